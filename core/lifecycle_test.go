@@ -1,0 +1,91 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-dev/hotline/core"
+)
+
+func TestResetStartsNewConversation(t *testing.T) {
+	r := newRouter(t)
+	key := "test:w:c:reset"
+	ask(t, r, key, "one")
+	if _, err := r.Command(context.Background(), key, core.CmdReset); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, r, key, "HISTORY").Text; got != "HISTORY: " && got != "HISTORY:" {
+		t.Fatalf("after reset the agent remembers: %q", got)
+	}
+}
+
+func TestIdleEvictionResumes(t *testing.T) {
+	r := newRouter(t, func(c *core.Config) { c.IdleTimeout = 300 * time.Millisecond })
+	key := "test:w:c:idle"
+	ask(t, r, key, "one")
+	ask(t, r, key, "two")
+	pid := pidOf(t, r, key)
+	deadline := time.Now().Add(20 * time.Second)
+	for alive(pid) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if alive(pid) {
+		t.Fatalf("idle agent %d still running", pid)
+	}
+	if got := ask(t, r, key, "HISTORY").Text; got != "HISTORY: one | two" {
+		t.Fatalf("after idle eviction: %q", got)
+	}
+}
+
+func TestMaxSessionsEvictsLeastRecentlyUsed(t *testing.T) {
+	r := newRouter(t, func(c *core.Config) { c.MaxSessions = 2 })
+	for i := range 3 {
+		ask(t, r, fmt.Sprintf("test:w:c:lru%d", i), fmt.Sprintf("first %d", i))
+	}
+	if n := r.Sessions(); n > 2 {
+		t.Fatalf("%d warm agents, cap 2", n)
+	}
+	// lru0 was evicted; it resumes its conversation.
+	if got := ask(t, r, "test:w:c:lru0", "HISTORY").Text; got != "HISTORY: first 0" {
+		t.Fatalf("evicted session lost its conversation: %q", got)
+	}
+}
+
+func TestCloseTellsQueuedToResend(t *testing.T) {
+	r, err := core.New(testConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "test:w:c:drain"
+	first := send(t, r, key, "SLOW:50 first")
+	waitStarted(t, first)
+	queued := send(t, r, key, "second")
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if res := first.wait(t); res.Text != "ECHO: first" {
+		t.Fatalf("running turn within grace: %q", res.Text)
+	}
+	if err := queued.failure(t); !strings.Contains(err.Error(), "resend") {
+		t.Fatalf("queued message told %q", err)
+	}
+}
+
+func TestStatusAndHelp(t *testing.T) {
+	r := newRouter(t)
+	key := "test:w:c:status"
+	ask(t, r, key, "hi")
+	st, err := r.Command(context.Background(), key, core.CmdStatus)
+	if err != nil || !strings.Contains(st, "warm (pid") || !strings.Contains(st, "1 turns") {
+		t.Fatalf("status %q %v", st, err)
+	}
+	if h, _ := r.Command(context.Background(), key, core.CmdHelp); !strings.Contains(h, "stop") {
+		t.Fatalf("help %q", h)
+	}
+	if _, err := r.Command(context.Background(), key, core.Cmd("bogus")); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}

@@ -1,0 +1,51 @@
+package core
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hotline-dev/hotline/proc"
+)
+
+// ProcSpawner starts agents with proc.Start from a base configuration.
+// With perChannel, each channel gets its own sub-directory of base.Dir.
+func ProcSpawner(base proc.Config, perChannel bool) SpawnFunc {
+	return func(ctx context.Context, s Spawn) (Agent, error) {
+		cfg := base
+		cfg.SessionID, cfg.Resume, cfg.Control = s.SessionID, s.Resume, s.Control
+		cfg.Hooks = Hooks
+		cfg.PermissionPrompt = true
+		if perChannel && cfg.Dir != "" {
+			cfg.Dir = filepath.Join(cfg.Dir, channelDir(s.Key))
+			if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+				return nil, err
+			}
+		}
+		if cfg.Log != nil {
+			cfg.Log = cfg.Log.WithField("session_key", s.Key)
+		}
+		p, err := proc.Start(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+}
+
+// channelDir names a channel's directory: platform-workspace-channel, with
+// anything but letters, digits, '-' and '_' replaced.
+func channelDir(key string) string {
+	parts := strings.SplitN(key, ":", 4)
+	if len(parts) > 3 {
+		parts = parts[:3]
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, strings.Join(parts, "-"))
+}

@@ -1,0 +1,222 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hotline-dev/hotline/proc"
+	"github.com/hotline-dev/hotline/sessionstore"
+)
+
+// TurnError is a turn that ended without a result. Its text is for users.
+type TurnError struct {
+	Msg string
+	Err error
+}
+
+func (e *TurnError) Error() string { return e.Msg }
+func (e *TurnError) Unwrap() error { return e.Err }
+
+var errStopped = errors.New("stopped")
+
+var turnSeq atomic.Uint64
+
+// turn runs one message through the session's agent.
+func (r *Router) turn(s *session, it *item) {
+	resp := it.in.Reply
+	tid := turnSeq.Add(1)
+	log := r.log.WithFields(map[string]any{"session_key": s.key, "turn_id": tid})
+	start := time.Now()
+
+	a, resumed, err := r.ensureAgent(s, resp)
+	if err != nil {
+		log.WithError(err).Error("agent start failed")
+		r.cfg.Observer.TurnDone("spawn_error", time.Since(start))
+		resp.Failed(&TurnError{Msg: "Could not start the agent: " + err.Error(), Err: err})
+		return
+	}
+	resp.Started()
+	msg, skipped := toMessage(it.in)
+	if len(skipped) > 0 {
+		resp.Notice("Only images are passed to the agent; not forwarded: " + strings.Join(skipped, ", "))
+	}
+	res, err := r.run(s, a, msg, resp, start)
+	if resumed && resumeLost(res, err) {
+		log.Warn("resume failed; starting a new conversation")
+		s.forget()
+		if a, _, err = r.ensureAgent(s, resp); err == nil {
+			resp.Notice("The earlier conversation in this thread could not be restored; this message starts a new one.")
+			res, err = r.run(s, a, msg, resp, start)
+		}
+	}
+	r.finish(s, a, it, res, err, start, log)
+}
+
+// run writes one turn and waits for its end; a turn past TurnTimeout is
+// interrupted (and killed if that does not end it).
+func (r *Router) run(s *session, a Agent, msg proc.UserMessage, resp Responder, start time.Time) (*proc.Result, error) {
+	var first, sawDelta bool
+	h := func(ev *proc.Event) {
+		switch ev.Type {
+		case proc.EventTextDelta:
+			if !first {
+				first = true
+				r.cfg.Observer.FirstToken(time.Since(start))
+			}
+			sawDelta = true
+			resp.Delta(ev.Text)
+		case proc.EventText:
+			if !sawDelta && ev.Text != "" {
+				resp.Delta(ev.Text) // no partial messages: whole blocks
+			}
+			sawDelta = false
+		case proc.EventToolUse:
+			sawDelta = false
+			resp.ToolUse(ev.ToolName, toolSummary(ev.ToolName, ev.Input))
+		}
+	}
+	fired := make(chan struct{})
+	t := time.AfterFunc(r.cfg.TurnTimeout, func() {
+		defer close(fired)
+		s.interrupt(&TurnError{Msg: fmt.Sprintf("The agent did not finish within %s, so the turn was stopped. The next message continues the conversation.", r.cfg.TurnTimeout)})
+	})
+	res, err := a.Turn(r.ctx, msg, h)
+	if !t.Stop() {
+		<-fired
+	}
+	return res, err
+}
+
+// resumeLost reports a --resume that the CLI could not honour.
+func resumeLost(res *proc.Result, err error) bool {
+	if res == nil {
+		return false
+	}
+	for _, e := range res.Errors {
+		if strings.Contains(e, "No conversation found") {
+			return true
+		}
+	}
+	return res.IsError && res.NumTurns == 0 && res.Subtype == "error_during_execution" && len(res.Errors) > 0
+}
+
+// finish reports the turn's end and records it.
+func (r *Router) finish(s *session, a Agent, it *item, res *proc.Result, err error, start time.Time, log interface {
+	Warn(...any)
+	Info(...any)
+}) {
+	resp := it.in.Reply
+	s.mu.Lock()
+	cause := s.stopCause
+	s.mu.Unlock()
+	d := time.Since(start)
+	switch {
+	case err == nil && res != nil && (cause == nil || errors.Is(cause, errStopped)):
+		r.cfg.Observer.TurnDone(outcome(res, cause), d)
+		r.recordTurn(s, a, it)
+		resp.Done(Result{Text: res.Text, IsError: res.IsError, SessionID: res.SessionID, Duration: d, Interrupted: cause != nil})
+	case cause != nil && !errors.Is(cause, errStopped):
+		r.cfg.Observer.TurnDone("interrupted", d)
+		r.afterFailure(s, a)
+		resp.Failed(cause)
+	case errors.Is(err, proc.ErrExited):
+		r.cfg.Observer.TurnDone("crash", d)
+		log.Warn("agent exited mid-turn: ", err)
+		r.afterFailure(s, a)
+		resp.Failed(&TurnError{Msg: "The agent process exited unexpectedly; your next message starts it again and continues the conversation.", Err: err})
+	case cause != nil:
+		r.cfg.Observer.TurnDone("stopped", d)
+		r.afterFailure(s, a)
+		resp.Failed(&TurnError{Msg: "Stopped.", Err: err})
+	default:
+		r.cfg.Observer.TurnDone("error", d)
+		r.afterFailure(s, a)
+		resp.Failed(&TurnError{Msg: "The turn failed: " + errText(err), Err: err})
+	}
+	s.mu.Lock()
+	reset := s.resetNext
+	s.resetNext = false
+	s.mu.Unlock()
+	if reset {
+		s.forget()
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "no result"
+	}
+	return err.Error()
+}
+
+func outcome(res *proc.Result, cause error) string {
+	switch {
+	case cause != nil:
+		return "stopped"
+	case res.IsError:
+		return "api_error"
+	}
+	return "ok"
+}
+
+// afterFailure drops an agent that died or may be out of step with us; the
+// next message starts a new one with --resume.
+func (r *Router) afterFailure(s *session, a Agent) {
+	select {
+	case <-a.Done():
+	default:
+		a.Kill()
+	}
+	s.stopAgent(sessionstore.StateIdle)
+}
+
+// recordTurn writes the session record at the turn boundary.
+func (r *Router) recordTurn(s *session, a Agent, it *item) {
+	now := time.Now()
+	s.mu.Lock()
+	s.turns++
+	rec := s.rec
+	rec.Key = s.key
+	if id := a.SessionID(); id != "" {
+		rec.SessionID = id
+	}
+	rec.Agent = r.cfg.Agent
+	rec.LastActive = now
+	if rec.Created.IsZero() {
+		rec.Created = now
+	}
+	rec.Turns++
+	rec.State = sessionstore.StateWarm
+	rec.Owner = r.cfg.Instance
+	s.rec = rec
+	s.mu.Unlock()
+	r.putRecord(rec)
+}
+
+func (r *Router) putRecord(rec sessionstore.Record) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.cfg.Store.Put(ctx, rec); err != nil {
+		r.cfg.Observer.StoreError()
+		r.log.WithField("session_key", rec.Key).WithError(err).Warn("session store write failed")
+	}
+}
+
+// toolSummary names what a tool call will touch, for status lines.
+func toolSummary(tool string, input []byte) string {
+	v := jsonField(input, "command")
+	if v == "" {
+		v = jsonField(input, "file_path")
+	}
+	if v == "" {
+		v = jsonField(input, "notebook_path")
+	}
+	if v == "" {
+		v = jsonField(input, "pattern")
+	}
+	return v
+}
