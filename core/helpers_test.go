@@ -125,7 +125,7 @@ func pidOf(t testing.TB, r *core.Router, key string) int {
 	if i < 0 {
 		return 0
 	}
-	n, _ := strconv.Atoi(strings.TrimRight(strings.Fields(st[i+4:])[0], ")"))
+	n, _ := strconv.Atoi(strings.TrimRight(strings.Fields(st[i+4:])[0], "),"))
 	return n
 }
 

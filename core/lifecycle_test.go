@@ -66,7 +66,7 @@ func TestCloseTellsQueuedToResend(t *testing.T) {
 	if err := r.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if res := first.wait(t); res.Text != "ECHO: first" {
+	if res := first.wait(t); res.Text != "ECHO: SLOW:50 first" {
 		t.Fatalf("running turn within grace: %q", res.Text)
 	}
 	if err := queued.failure(t); !strings.Contains(err.Error(), "resend") {

@@ -46,33 +46,37 @@ type session struct {
 	turns     int
 }
 
-// enqueue appends it; start reports whether the caller must start a worker.
+// enqueue accepts it. An idle session hands it straight to a new worker
+// (start is true: the caller starts it); otherwise it waits in the queue.
+// pos is how many messages are ahead of it, the running one included.
 func (s *session) enqueue(it *item, depth int) (pos int, start bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gone {
 		return 0, false, errGone
 	}
+	s.lastUsed = time.Now()
+	if !s.running {
+		s.running, s.cur, s.stopCause = true, it, nil
+		return 0, true, nil
+	}
 	if len(s.queue) >= depth {
 		return 0, false, ErrQueueFull
 	}
 	s.queue = append(s.queue, it)
-	s.lastUsed = time.Now()
-	pos = len(s.queue) - 1
-	if s.running {
-		pos++
-	}
-	if !s.running {
-		s.running = true
-		start = true
-	}
-	return pos, start, nil
+	return len(s.queue), false, nil
 }
 
-// work runs the session's queue until it is empty.
+// work runs s.cur, then the queue until it is empty.
 func (r *Router) work(s *session) {
 	defer r.wg.Done()
+	s.mu.Lock()
+	it := s.cur
+	s.mu.Unlock()
 	for {
+		r.cfg.Observer.Queued(-1)
+		<-it.ready
+		r.turn(s, it)
 		s.mu.Lock()
 		if len(s.queue) == 0 {
 			s.running = false
@@ -84,15 +88,12 @@ func (r *Router) work(s *session) {
 			s.mu.Unlock()
 			return
 		}
-		it := s.queue[0]
+		it = s.queue[0]
 		s.queue[0] = nil
 		s.queue = s.queue[1:]
 		s.cur = it
 		s.stopCause = nil
 		s.mu.Unlock()
-		r.cfg.Observer.Queued(-1)
-		<-it.ready
-		r.turn(s, it)
 	}
 }
 

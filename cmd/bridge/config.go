@@ -137,16 +137,17 @@ func flagName(env string) string {
 
 // LoadConfig reads defaults, then the environment, then flags. An invalid
 // value is an error naming its variable.
-func LoadConfig(args []string, getenv func(string) string) (Config, bool, error) {
+func LoadConfig(args []string, getenv func(string) string) (Config, Mode, error) {
 	var c Config
 	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
 	check := fs.Bool("check", false, "validate the configuration, test connectivity and exit")
+	health := fs.Bool("healthcheck", false, "ask a running bridge's /healthz (at HOTLINE_HTTP_ADDR) and exit 0 if it answers")
 	vals := make([]*string, len(settings))
 	for i, s := range settings {
 		vals[i] = fs.String(flagName(s.env), "", fmt.Sprintf("%s (env %s, default %q)", s.help, s.env, s.def))
 	}
 	if err := fs.Parse(args); err != nil {
-		return c, false, err
+		return c, ModeRun, err
 	}
 	var errs []error
 	for i, s := range settings {
@@ -165,8 +166,24 @@ func LoadConfig(args []string, getenv func(string) string) (Config, bool, error)
 		}
 	}
 	errs = append(errs, c.validate()...)
-	return c, *check, errors.Join(errs...)
+	mode := ModeRun
+	switch {
+	case *health:
+		mode = ModeHealthcheck
+	case *check:
+		mode = ModeCheck
+	}
+	return c, mode, errors.Join(errs...)
 }
+
+// Mode is what the bridge was asked to do.
+type Mode int
+
+const (
+	ModeRun         Mode = iota
+	ModeCheck            // -check: validate, probe connectivity, exit
+	ModeHealthcheck      // -healthcheck: probe a running bridge, exit
+)
 
 func (c *Config) validate() []error {
 	var errs []error

@@ -6,9 +6,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -17,7 +19,10 @@ func main() {
 
 // run is main without the process exit, for tests.
 func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cfg, check, err := LoadConfig(args, getenv)
+	cfg, mode, err := LoadConfig(args, getenv)
+	if mode == ModeHealthcheck {
+		return healthcheck(cfg.HTTPAddr, stderr)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bridge: configuration error:\n%v\n", err)
 		return 2
@@ -34,11 +39,27 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		log.WithError(err).Error("bridge: start-up failed")
 		return 1
 	}
-	if check {
+	if mode == ModeCheck {
 		return b.check(ctx, stdout)
 	}
 	if err := b.run(ctx); err != nil {
 		log.WithError(err).Error("bridge stopped with an error")
+		return 1
+	}
+	return 0
+}
+
+// healthcheck asks a running bridge's /healthz; for container health checks.
+func healthcheck(addr string, stderr io.Writer) int {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + addr + "/healthz")
+	if err != nil {
+		fmt.Fprintln(stderr, "healthcheck:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "healthcheck: status", resp.Status)
 		return 1
 	}
 	return 0

@@ -1,0 +1,258 @@
+package bench_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotline-dev/hotline/bench"
+	"github.com/hotline-dev/hotline/core"
+	"github.com/hotline-dev/hotline/internal/testbin"
+	"github.com/hotline-dev/hotline/internal/testenv"
+)
+
+var mockArgs = []string{"-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose", "--include-partial-messages"}
+
+// rawPipe is the baseline: the same binary driven by a bare pipe loop that
+// only looks for the result line.
+type rawPipe struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+func startRaw(tb testing.TB) *rawPipe {
+	tb.Helper()
+	cmd := exec.Command(testbin.MockCLI(tb), mockArgs...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tb.TempDir()}
+	cmd.Dir = tb.TempDir()
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	return &rawPipe{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20)}
+}
+
+var resultMark = []byte(`"type":"result"`)
+
+func (p *rawPipe) turn(tb testing.TB, text string) {
+	line := `{"type":"user","message":{"role":"user","content":` + strconv.Quote(text) + "}}\n"
+	if _, err := io.WriteString(p.in, line); err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		l, err := p.out.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			tb.Fatalf("raw pipe: %v", err)
+		}
+		if bytes.Contains(l, resultMark) {
+			return
+		}
+	}
+}
+
+func (p *rawPipe) close() { p.in.Close(); p.cmd.Wait() }
+
+// nop is a Responder that signals the end of the turn and nothing else.
+type nop struct{ done chan error }
+
+func (nop) Queued(int)             {}
+func (nop) Started()               {}
+func (nop) Delta(string)           {}
+func (nop) ToolUse(string, string) {}
+func (nop) Notice(string)          {}
+func (nop) Approve(ctx context.Context, _ core.Approval) (core.Decision, error) {
+	return core.Decision{}, nil
+}
+func (n nop) Done(r core.Result) { n.done <- nil }
+func (n nop) Failed(err error)   { n.done <- err }
+
+func routerTurn(tb testing.TB, r *core.Router, key, text string, resp nop) {
+	if err := r.Submit(context.Background(), core.Inbound{Key: key, Text: text, Reply: resp}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := <-resp.done; err != nil {
+		tb.Fatalf("turn: %v", err)
+	}
+}
+
+// BenchmarkHotTurn compares one warm turn through the router with a raw
+// pipe ping-pong to the same mockcli binary, in the same run.
+func BenchmarkHotTurn(b *testing.B) {
+	b.Run("raw-pipe", func(b *testing.B) {
+		p := startRaw(b)
+		defer p.close()
+		p.turn(b, "warm up")
+		var s bench.Samples
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			t0 := time.Now()
+			p.turn(b, "ping")
+			s.Add(time.Since(t0))
+		}
+		s.Report(b, "")
+	})
+	b.Run("router", func(b *testing.B) {
+		r := testenv.Router(b)
+		resp := nop{done: make(chan error, 1)}
+		routerTurn(b, r, "bench:w:c:hot", "warm up", resp)
+		var s bench.Samples
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			t0 := time.Now()
+			routerTurn(b, r, "bench:w:c:hot", "ping", resp)
+			s.Add(time.Since(t0))
+		}
+		s.Report(b, "")
+	})
+}
+
+// BenchmarkColdStart compares spawn-to-first-result through the router
+// (a new key each time) with a bare exec of the same binary.
+func BenchmarkColdStart(b *testing.B) {
+	b.Run("raw-spawn", func(b *testing.B) {
+		var s bench.Samples
+		for i := 0; i < b.N; i++ {
+			t0 := time.Now()
+			p := startRaw(b)
+			p.turn(b, "hello")
+			s.Add(time.Since(t0))
+			b.StopTimer()
+			p.close()
+			b.StartTimer()
+		}
+		s.Report(b, "")
+	})
+	b.Run("router", func(b *testing.B) {
+		r := testenv.Router(b, func(c *core.Config) { c.MaxSessions = 4 })
+		resp := nop{done: make(chan error, 1)}
+		var s bench.Samples
+		for i := 0; i < b.N; i++ {
+			t0 := time.Now()
+			routerTurn(b, r, fmt.Sprintf("bench:w:c:cold%d", i), "hello", resp)
+			s.Add(time.Since(t0))
+			b.StopTimer()
+			r.Command(context.Background(), fmt.Sprintf("bench:w:c:cold%d", i), core.CmdReset)
+			b.StartTimer()
+		}
+		s.Report(b, "")
+	})
+}
+
+// BenchmarkThroughput10 runs ten sessions in parallel, each a closed loop.
+func BenchmarkThroughput10(b *testing.B) {
+	const n = 10
+	b.Run("raw-pipe", func(b *testing.B) {
+		pipes := make([]*rawPipe, n)
+		for i := range pipes {
+			pipes[i] = startRaw(b)
+			pipes[i].turn(b, "warm")
+		}
+		defer func() {
+			for _, p := range pipes {
+				p.close()
+			}
+		}()
+		b.ResetTimer()
+		parallelLoop(b, n, func(i int) { pipes[i].turn(b, "ping") })
+	})
+	b.Run("router", func(b *testing.B) {
+		r := testenv.Router(b)
+		resps := make([]nop, n)
+		for i := range resps {
+			resps[i] = nop{done: make(chan error, 1)}
+			routerTurn(b, r, fmt.Sprintf("bench:w:c:tp%d", i), "warm", resps[i])
+		}
+		b.ResetTimer()
+		parallelLoop(b, n, func(i int) { routerTurn(b, r, fmt.Sprintf("bench:w:c:tp%d", i), "ping", resps[i]) })
+	})
+}
+
+// parallelLoop shares b.N turns among n closed loops and reports turns/s.
+func parallelLoop(b *testing.B, n int, turn func(i int)) {
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := i; j < b.N; j += n {
+				turn(i)
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "turns/s")
+}
+
+// BenchmarkWarmSessionMemory measures what one warm session costs the
+// bridge (Go heap plus goroutine stacks) and the agent (its RSS).
+func BenchmarkWarmSessionMemory(b *testing.B) {
+	const n = 50
+	for i := 0; i < b.N; i++ {
+		r := testenv.Router(b, func(c *core.Config) { c.MaxSessions = n + 1 })
+		resp := nop{done: make(chan error, 1)}
+		routerTurn(b, r, "bench:w:c:mem-warm", "warm", resp) // pay one-time costs first
+		before := goSide()
+		for j := range n {
+			routerTurn(b, r, fmt.Sprintf("bench:w:c:mem%d", j), "hello", resp)
+		}
+		after := goSide()
+		b.ReportMetric(float64(after-before)/n, "go-bytes/session")
+		var rss int64
+		for j := range n {
+			rss += childRSS(b, r, fmt.Sprintf("bench:w:c:mem%d", j))
+		}
+		b.ReportMetric(float64(rss)/n, "agent-rss-bytes/session")
+	}
+}
+
+// goSide is live heap plus goroutine stack bytes after a full collection.
+func goSide() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc + m.StackInuse)
+}
+
+func childRSS(tb testing.TB, r *core.Router, key string) int64 {
+	st, _ := r.Command(context.Background(), key, core.CmdStatus)
+	i := strings.Index(st, "pid ")
+	if i < 0 {
+		tb.Fatalf("no pid in status %q", st)
+	}
+	pid := strings.TrimRight(strings.Fields(st[i+4:])[0], "),")
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			kb, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
