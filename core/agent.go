@@ -48,6 +48,7 @@ func (r *Router) ensureAgent(s *session, resp Responder) (Agent, bool, error) {
 	}
 	rec.SessionID = spec.SessionID
 	rec.State = sessionstore.StateWarm
+	rec.LastActive = time.Now()
 	s.mu.Lock()
 	s.agent = a
 	s.rec = rec

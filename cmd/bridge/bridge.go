@@ -56,6 +56,7 @@ func newBridge(ctx context.Context, cfg Config, log *logrus.Logger, stdin io.Rea
 	} else if n > 0 {
 		log.WithField("count", n).Warn("stopped agents left by an earlier run")
 	}
+	sessionstore.SetRedisLogger(log.WithField("component", "redis"))
 	st, err := sessionstore.Open(ctx, sessionstore.Options{RedisURL: cfg.RedisURL, DataDir: cfg.DataDir, Prefix: cfg.RedisPrefix, Retention: cfg.Retention, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("session store: %w", err)
