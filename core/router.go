@@ -106,6 +106,7 @@ type Router struct {
 	cfg   Config
 	log   logrus.FieldLogger
 	slots chan struct{} // one token per warm agent (MaxSessions)
+	rec   *recorder
 
 	ctx    context.Context // ends when Close gives up waiting for turns
 	cancel context.CancelFunc
@@ -130,6 +131,7 @@ func New(cfg Config) (*Router, error) {
 		cancel:   cancel,
 		sessions: make(map[string]*session),
 	}
+	r.rec = newRecorder(cfg.Store, cfg.Log, cfg.Observer.StoreError)
 	r.wg.Add(1)
 	go r.reaper()
 	return r, nil
@@ -231,6 +233,7 @@ func (r *Router) Close(ctx context.Context) error {
 	r.stopAll(all)
 	r.cancel()
 	r.wg.Wait()
+	r.rec.close()
 	return nil
 }
 

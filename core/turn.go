@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -117,8 +116,8 @@ func (r *Router) finish(s *session, a Agent, it *item, res *proc.Result, err err
 	switch {
 	case err == nil && res != nil && (cause == nil || errors.Is(cause, errStopped)):
 		r.cfg.Observer.TurnDone(outcome(res, cause), d)
-		r.recordTurn(s, a, it)
 		resp.Done(Result{Text: res.Text, IsError: res.IsError, SessionID: res.SessionID, Duration: d, Interrupted: cause != nil})
+		r.recordTurn(s, a)
 	case cause != nil && !errors.Is(cause, errStopped):
 		r.cfg.Observer.TurnDone("interrupted", d)
 		r.afterFailure(s, a)
@@ -175,7 +174,7 @@ func (r *Router) afterFailure(s *session, a Agent) {
 }
 
 // recordTurn writes the session record at the turn boundary.
-func (r *Router) recordTurn(s *session, a Agent, it *item) {
+func (r *Router) recordTurn(s *session, a Agent) {
 	now := time.Now()
 	s.mu.Lock()
 	s.turns++
@@ -197,14 +196,7 @@ func (r *Router) recordTurn(s *session, a Agent, it *item) {
 	r.putRecord(rec)
 }
 
-func (r *Router) putRecord(rec sessionstore.Record) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.cfg.Store.Put(ctx, rec); err != nil {
-		r.cfg.Observer.StoreError()
-		r.log.WithField("session_key", rec.Key).WithError(err).Warn("session store write failed")
-	}
-}
+func (r *Router) putRecord(rec sessionstore.Record) { r.rec.put(rec) }
 
 // toolSummary names what a tool call will touch, for status lines.
 func toolSummary(tool string, input []byte) string {
