@@ -141,6 +141,8 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	rep := Plan(req)
 	seq := s.record(Recorded{Path: r.URL.Path, Request: req, Reply: rep})
 	s.log.WithFields(logrus.Fields{"seq": seq, "stream": req.Stream, "messages": len(req.Messages), "kind": rep.Kind}).Debug("fakeanthropic: messages")
+	id := fmt.Sprintf("%06d", seq)
+	w.Header().Set("request-id", "req_fake_"+id) // the real API names every request, failed ones too
 	if rep.Kind == ReplyError {
 		if rep.Status == http.StatusTooManyRequests {
 			w.Header().Set("retry-after", "0")
@@ -149,8 +151,6 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	inTokens := len(body) / 4
-	id := fmt.Sprintf("%06d", seq)
-	w.Header().Set("request-id", "req_fake_"+id)
 	if !req.Stream {
 		writeJSON(w, http.StatusOK, wholeMessage(id, req.Model, rep, inTokens))
 		return
