@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotline-dev/hotline/core"
+	"github.com/hotline-dev/hotline/waf"
 )
 
 func TestApprovalAllowAndDeny(t *testing.T) {
@@ -69,5 +70,21 @@ func TestFirewallDeniesThroughHook(t *testing.T) {
 	}
 	if got := ask(t, r, key, "after").Text; got != "ECHO: after" {
 		t.Fatalf("after denial: %q", got)
+	}
+}
+
+func TestPromptScreening(t *testing.T) {
+	fw, err := waf.New(waf.Options{ScreenPrompts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRouter(t, func(c *core.Config) { c.Firewall = fw })
+	key := "test:w:c:prompt"
+	err = send(t, r, key, "rm -rf / --no-preserve-root").failure(t)
+	if !strings.Contains(err.Error(), "hotline firewall") {
+		t.Fatalf("screened prompt: %v", err)
+	}
+	if got := ask(t, r, key, "list the files").Text; got != "ECHO: list the files" {
+		t.Fatalf("benign prompt: %q", got)
 	}
 }

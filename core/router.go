@@ -42,9 +42,11 @@ type Store interface {
 	Put(ctx context.Context, rec sessionstore.Record) error
 }
 
-// Firewall judges the tool calls an agent wants to make.
+// Firewall judges the tool calls an agent wants to make and, when the
+// operator asks for it, the users' prompts.
 type Firewall interface {
 	CheckTool(scope, tool string, input json.RawMessage) waf.Verdict
+	CheckPrompt(scope, text string) waf.Verdict
 }
 
 // Config configures a Router. Zero durations and sizes take the defaults.

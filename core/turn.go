@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/hotline-dev/hotline/proc"
 	"github.com/hotline-dev/hotline/sessionstore"
+	"github.com/hotline-dev/hotline/waf"
 )
 
 // TurnError is a turn that ended without a result. Its text is for users.
@@ -38,6 +40,9 @@ func (r *Router) turn(s *session, it *item) {
 		resp.Failed(&TurnError{Msg: "Could not start the agent: " + err.Error(), Err: err})
 		return
 	}
+	if !r.promptAllowed(s, it.in) {
+		return
+	}
 	resp.Started()
 	msg, skipped := toMessage(it.in)
 	if len(skipped) > 0 {
@@ -53,6 +58,31 @@ func (r *Router) turn(s *session, it *item) {
 		}
 	}
 	r.finish(s, a, it, res, err, start, log)
+}
+
+// promptAllowed screens the user's prompt when the firewall is set to; a
+// denied prompt is answered in the bridge's words and never reaches the
+// agent.
+func (r *Router) promptAllowed(s *session, in Inbound) bool {
+	fw := r.cfg.Firewall
+	if fw == nil {
+		return true
+	}
+	v := fw.CheckPrompt(s.key, in.Text)
+	if v.Action == waf.Allow {
+		return true
+	}
+	r.cfg.Observer.Verdict(v.Action.String(), v.Rule)
+	if v.Action == waf.Ask {
+		ctx, cancel := context.WithTimeout(r.ctx, r.cfg.ApprovalTimeout)
+		defer cancel()
+		d, err := in.Reply.Approve(ctx, Approval{ID: "prompt-" + in.MessageID, Tool: "prompt", Command: in.Text, Reason: waf.FormatReason(v), Rule: v.Rule})
+		if err == nil && d.Allow {
+			return true
+		}
+	}
+	in.Reply.Failed(&TurnError{Msg: fmt.Sprintf("hotline firewall did not pass this message to the agent (rule %s, %s): %s", v.Rule, v.Category, v.Reason)})
+	return false
 }
 
 // run writes one turn and waits for its end; a turn past TurnTimeout is

@@ -62,10 +62,10 @@ func newBridge(ctx context.Context, cfg Config, log *logrus.Logger, stdin io.Rea
 		return nil, fmt.Errorf("session store: %w", err)
 	}
 	b.store = sessionstore.NewResilient(st, log)
-	fw, err := waf.New(waf.Options{RulesFile: cfg.WAFRules})
+	fw, err := waf.New(waf.Options{RulesFile: cfg.WAFRules, Policies: cfg.WAFPolicies, ScreenPrompts: cfg.WAFScreenPrompts, Home: cfg.AgentHome})
 	if err != nil {
 		b.store.Close()
-		return nil, fmt.Errorf("HOTLINE_WAF_RULES: %w", err)
+		return nil, fmt.Errorf("firewall (HOTLINE_WAF_RULES, HOTLINE_WAF_POLICIES): %w", err)
 	}
 	base := proc.Config{
 		Kind: b.kind, Path: b.path, Dir: cfg.WorkDir, Home: cfg.AgentHome, Model: cfg.Model,

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hotline-dev/hotline/waf"
 )
 
 // Config is the bridge's whole configuration. Every field comes from an
@@ -31,10 +33,12 @@ type Config struct {
 	WorkDirPerChannel                  bool
 	AgentEnv                           []string
 
-	HTTPAddr  string
-	LogFormat string
-	LogLevel  string
-	WAFRules  string
+	HTTPAddr         string
+	LogFormat        string
+	LogLevel         string
+	WAFRules         string
+	WAFPolicies      map[string]waf.Policy
+	WAFScreenPrompts bool
 
 	IdleTimeout, TurnTimeout, ApprovalTimeout, ShutdownGrace time.Duration
 	QueueDepth, MaxSessions                                  int
@@ -121,6 +125,12 @@ var settings = []setting{
 	{"HOTLINE_LOG_FORMAT", "", "json or text (empty: text on a terminal, json otherwise)", str(func(c *Config) *string { return &c.LogFormat })},
 	{"HOTLINE_LOG_LEVEL", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 	{"HOTLINE_WAF_RULES", "", "operator firewall rule file merged over the built-in rules", str(func(c *Config) *string { return &c.WAFRules })},
+	{"HOTLINE_WAF_POLICIES", "", "per-scope severity→action overrides: scope=severity:action,…;scope=…, e.g. slack:T1:C2=medium:deny", func(c *Config, v string) error {
+		p, err := parsePolicies(v)
+		c.WAFPolicies = p
+		return err
+	}},
+	{"HOTLINE_WAF_SCREEN_PROMPTS", "false", "also judge users' prompts with the firewall", boolean(func(c *Config) *bool { return &c.WAFScreenPrompts })},
 	{"HOTLINE_IDLE_TIMEOUT", "30m", "stop a thread's agent after this long without messages (it resumes on the next one)", dur(func(c *Config) *time.Duration { return &c.IdleTimeout })},
 	{"HOTLINE_TURN_TIMEOUT", "10m", "interrupt a turn that runs longer", dur(func(c *Config) *time.Duration { return &c.TurnTimeout })},
 	{"HOTLINE_QUEUE_DEPTH", "16", "messages a thread may queue behind the running turn", num(func(c *Config) *int { return &c.QueueDepth })},
@@ -216,6 +226,38 @@ func (c *Config) validate() []error {
 		bad("SLACK_APP_TOKEN", "or SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN")
 	}
 	return errs
+}
+
+// parsePolicies reads "scope=severity:action,…;scope=…".
+func parsePolicies(v string) (map[string]waf.Policy, error) {
+	out := map[string]waf.Policy{}
+	for _, part := range strings.Split(v, ";") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		scope, pairs, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q: want scope=severity:action", part)
+		}
+		pol := waf.Policy{}
+		for _, pair := range splitList(pairs) {
+			sev, act, ok := strings.Cut(pair, ":")
+			if !ok {
+				return nil, fmt.Errorf("%q: want severity:action", pair)
+			}
+			s, err := waf.ParseSeverity(sev)
+			if err != nil {
+				return nil, err
+			}
+			a, err := waf.ParseAction(act)
+			if err != nil {
+				return nil, err
+			}
+			pol[s] = a
+		}
+		out[strings.TrimSpace(scope)] = pol
+	}
+	return out, nil
 }
 
 func splitList(v string) []string {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/hotline-dev/hotline/waf"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -18,6 +20,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"HOTLINE_AGENT", "gpt", "HOTLINE_AGENT"},
 		{"HOTLINE_WORKDIR_PER_CHANNEL", "maybe", "HOTLINE_WORKDIR_PER_CHANNEL"},
 		{"SLACK_BOT_TOKEN", "xoxb-1", "SLACK_APP_TOKEN"},
+		{"HOTLINE_WAF_POLICIES", "slack:T1=medium:maybe", "HOTLINE_WAF_POLICIES"},
 	} {
 		var stderr bytes.Buffer
 		code := run(nil, env(map[string]string{tc.env: tc.val}), strings.NewReader(""), &bytes.Buffer{}, &stderr)
@@ -57,6 +60,16 @@ func TestSettingsDocumented(t *testing.T) {
 		if !strings.Contains(string(example), "\n"+s.env+"=") {
 			t.Errorf(".env.example lacks %s", s.env)
 		}
+	}
+}
+
+func TestPoliciesParse(t *testing.T) {
+	p, err := parsePolicies("slack:T1:C2=medium:deny, high:ask; discord:G1=low:ask")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p["slack:T1:C2"][waf.Medium] != waf.Deny || p["slack:T1:C2"][waf.High] != waf.Ask || p["discord:G1"][waf.Low] != waf.Ask {
+		t.Fatalf("policies %v", p)
 	}
 }
 
