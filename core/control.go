@@ -15,7 +15,7 @@ const HookCallbackID = "hotline_waf"
 
 // Hooks is what a spawner registers so that every tool call reaches the
 // firewall before the CLI's own permission flow.
-var Hooks = []proc.HookMatcher{{Matcher: "Bash|Write|Edit|MultiEdit|NotebookEdit", CallbackID: HookCallbackID}}
+var Hooks = []proc.HookMatcher{{Matcher: "Bash|Write|Edit|MultiEdit|NotebookEdit|Read|Grep", CallbackID: HookCallbackID}}
 
 // HandleControl answers the CLI's permission requests for this session:
 // hook_callback goes through the firewall, can_use_tool to a human.

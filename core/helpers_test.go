@@ -13,10 +13,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/hotline-dev/hotline/core"
+	"github.com/hotline-dev/hotline/internal/testbin"
 	"github.com/hotline-dev/hotline/internal/testenv"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) { testbin.Cleanup(); os.Exit(code) }))
+}
 
 // rec records one message's callbacks.
 type rec struct {

@@ -236,20 +236,33 @@ func (e *Engine) CheckPrompt(scope, text string) Verdict {
 }
 
 // CheckTool judges one tool call: Bash by its command, file-writing tools
-// by their target path; other tools are allowed.
+// by their target path, file-reading tools (Read, Grep) as a read of their
+// path, so secrets are as guarded from Read as from cat; other tools are
+// allowed.
 func (e *Engine) CheckTool(scope, tool string, input json.RawMessage) Verdict {
 	var in struct {
 		Command      *string `json:"command"`
 		FilePath     string  `json:"file_path"`
 		NotebookPath string  `json:"notebook_path"`
+		Path         string  `json:"path"`
 	}
 	switch tool {
-	case "Bash", "Write", "Edit", "MultiEdit", "NotebookEdit":
+	case "Bash", "Write", "Edit", "MultiEdit", "NotebookEdit", "Read", "Grep":
 	default:
 		return Verdict{Action: Allow}
 	}
 	if err := json.Unmarshal(input, &in); err != nil {
 		return e.builtin(scope, badInput)
+	}
+	if tool == "Read" || tool == "Grep" {
+		path := in.FilePath
+		if tool == "Grep" {
+			path = in.Path
+		}
+		if path == "" {
+			return Verdict{Action: Allow} // Grep without a path searches the working directory
+		}
+		return e.check(scope, "cat -- '"+strings.ReplaceAll(path, "'", `'\''`)+"'", "")
 	}
 	if tool == "Bash" {
 		if in.Command == nil {

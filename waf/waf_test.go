@@ -82,8 +82,8 @@ func TestCheckTool(t *testing.T) {
 		{"Write", `{"content":"no path"}`, Deny, "waf-bad-input"},
 		{"NotebookEdit", `{"notebook_path":"/etc/cron.d/x.ipynb"}`, Deny, "write-system"},
 		{"NotebookEdit", `{"notebook_path":"/home/u/n.ipynb"}`, Allow, ""},
-		{"Read", `{"file_path":"/etc/shadow"}`, Allow, ""},
-		{"Grep", `not even json`, Allow, ""},
+		{"Read", `{"file_path":"/etc/shadow"}`, Deny, "secret-keys"},
+		{"Glob", `not even json`, Allow, ""},
 	}
 	for _, c := range cases {
 		v := e.CheckTool("s", c.tool, json.RawMessage(c.input))

@@ -1,0 +1,253 @@
+package proc
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+const (
+	maxLineBytes   = 64 << 20 // longest stdout line kept; longer is an error
+	readBufBytes   = 64 << 10
+	keepLineBuf    = 1 << 20 // a bigger accumulation buffer is dropped after use
+	maxStderrBytes = 8 << 10 // a longer stderr line is truncated
+)
+
+// turn connects the reader to one Turn call. The reader calls h itself,
+// under mu, so an event (and its Raw slice into the read buffer) is valid
+// for the whole call without a goroutine hand-off per line; Turn takes mu to
+// mark itself gone, which waits out a running h.
+type turn struct {
+	h        func(*Event)
+	mu       sync.Mutex
+	gone     bool          // guarded by mu: Turn returned, h must not run
+	end      chan delivery // buffered 1: the result or a reader error
+	finished chan struct{} // closed when the turn's result was read
+}
+
+type delivery struct {
+	res *Result
+	err error
+}
+
+func (t *turn) call(ev *Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.gone && t.h != nil {
+		t.h(ev)
+	}
+}
+
+func (t *turn) leave() {
+	t.mu.Lock()
+	t.gone = true
+	t.mu.Unlock()
+}
+
+func (t *turn) finish(d delivery) {
+	select {
+	case t.end <- d:
+	default: // the turn already ended with an error
+	}
+}
+
+// Turn writes one user message and calls h for each event until the
+// turn's result, which it returns (h also sees it as EventResult). h runs
+// on the process's reader goroutine, one event at a time, and never after
+// Turn returns. It must not block for long (stdout and control requests
+// wait for it) and must not call Turn, Interrupt or Stop of the same
+// Process; call those from another goroutine.
+//
+// If the process exits first the error matches ErrExited (*ExitError). If
+// ctx ends first Turn returns ctx.Err() and the process keeps running; the
+// next Turn first waits for that abandoned turn's result (discarding its
+// events), so turns never overlap on the CLI. A concurrent call gets ErrBusy.
+func (p *Process) Turn(ctx context.Context, msg UserMessage, h func(*Event)) (*Result, error) {
+	if !p.busy.CompareAndSwap(false, true) {
+		return nil, ErrBusy
+	}
+	defer p.busy.Store(false)
+	select {
+	case <-p.done:
+		return nil, p.exitError()
+	default:
+	}
+	if p.stopping.Load() {
+		return nil, ErrClosed
+	}
+	line, err := userLine(msg)
+	if err != nil {
+		return nil, err
+	}
+	if prev := p.cur.Load(); prev != nil {
+		select {
+		case <-prev.finished:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-p.done:
+			return nil, p.exitError()
+		}
+	}
+	t := &turn{h: h, end: make(chan delivery, 1), finished: make(chan struct{})}
+	defer t.leave()
+	p.cur.Store(t)
+	if err := p.writeLine(ctx, line); err != nil {
+		p.cur.CompareAndSwap(t, nil)
+		return nil, p.writeFailed(ctx, err)
+	}
+	var d delivery
+	select {
+	case d = <-t.end:
+	case <-ctx.Done():
+		d.err = ctx.Err()
+	case <-p.done:
+		d.err = p.exitError()
+	}
+	if d.res == nil {
+		t.leave()
+		select {
+		case d = <-t.end: // the result won the race: prefer it
+		default:
+		}
+	}
+	return d.res, d.err
+}
+
+// writeFailed turns a stdin write error into the most useful error: the
+// exit error with stderr if the process is dying, else the cause.
+func (p *Process) writeFailed(ctx context.Context, err error) error {
+	if errors.Is(err, ErrClosed) || ctx.Err() != nil {
+		return err
+	}
+	select {
+	case <-p.done:
+		return p.exitError()
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrExited, err)
+	}
+}
+
+// readStdout is the one reader of the agent's stdout. It ends on EOF.
+func (p *Process) readStdout() {
+	defer p.ioWG.Done()
+	br := bufio.NewReaderSize(p.stdoutR, readBufBytes)
+	limit := p.lineLimit
+	var (
+		ev  Event
+		c   ctlInfo
+		acc []byte
+	)
+	for {
+		line, err := readLine(br, &acc, limit)
+		var tl *lineTooLong
+		if errors.As(err, &tl) {
+			p.log.WithField("result", tl.result).Error("agent wrote an over-long stdout line; discarded")
+			p.deliverErr(ErrLineTooLong, tl.result)
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) {
+				p.log.WithError(err).Warn("reading agent stdout")
+			}
+			break
+		}
+		if len(line) > 0 {
+			if perr := parseLine(line, &ev, &c); perr != nil {
+				p.log.WithError(perr).WithField("line", prefix(line, 200)).Warn("unparsable agent stdout line")
+			} else {
+				p.dispatch(line, &ev, &c)
+			}
+		}
+		if cap(acc) > keepLineBuf {
+			acc = nil
+		}
+	}
+	p.afterEOF()
+}
+
+// afterEOF kills a process that closed stdout but keeps running: it can no
+// longer answer, and Done must not wait for it forever.
+func (p *Process) afterEOF() {
+	t := time.NewTimer(p.grace)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+	case <-t.C:
+		p.log.Warn("agent closed stdout but did not exit; killing")
+		p.Kill()
+	}
+}
+
+func prefix(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
+// dispatch routes one parsed line: control traffic to the control state,
+// everything else to the running turn.
+func (p *Process) dispatch(line []byte, ev *Event, c *ctlInfo) {
+	switch c.kind {
+	case lineControlRequest:
+		p.onControlRequest(line, str(c.requestID), ev.Subtype)
+		return
+	case lineControlResponse:
+		p.ctl.response(str(c.requestID), ev.Subtype, str(c.errMsg), p.log)
+		return
+	case lineControlCancel:
+		p.ctl.cancel(str(c.requestID))
+		return
+	}
+	if (ev.Type == EventInit || ev.Type == EventResult) && ev.SessionID != "" && ev.SessionID != p.SessionID() {
+		sid := ev.SessionID
+		p.sid.Store(&sid)
+	}
+	t := p.cur.Load()
+	if t == nil {
+		return // between turns: nobody is listening
+	}
+	t.call(ev)
+	if ev.Type == EventResult {
+		p.cur.CompareAndSwap(t, nil)
+		r := *ev.Result
+		t.finish(delivery{res: &r})
+		close(t.finished)
+	}
+}
+
+func (p *Process) deliverErr(err error, endsTurn bool) {
+	t := p.cur.Load()
+	if t == nil {
+		return
+	}
+	t.finish(delivery{err: err})
+	if endsTurn && p.cur.CompareAndSwap(t, nil) {
+		close(t.finished)
+	}
+}
+
+// readStderr logs the agent's stderr and keeps its tail for errors.
+func (p *Process) readStderr() {
+	defer p.ioWG.Done()
+	br := bufio.NewReaderSize(p.stderrR, maxStderrBytes)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			s := string(trimEOL(line))
+			for errors.Is(err, bufio.ErrBufferFull) { // truncated: skip the rest
+				_, err = br.ReadSlice('\n')
+			}
+			p.stderr.add(s)
+			p.log.WithField("stream", "stderr").Warn(s)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
