@@ -209,17 +209,21 @@ func parallelLoop(b *testing.B, n int, turn func(i int)) {
 // BenchmarkWarmSessionMemory measures what one warm session costs the
 // bridge (Go heap plus goroutine stacks) and the agent (its RSS).
 func BenchmarkWarmSessionMemory(b *testing.B) {
-	const n = 50
+	const n = 100
 	for i := 0; i < b.N; i++ {
 		r := testenv.Router(b, func(c *core.Config) { c.MaxSessions = n + 1 })
 		resp := nop{done: make(chan error, 1)}
-		routerTurn(b, r, "bench:w:c:mem-warm", "warm", resp) // pay one-time costs first
-		before := goSide()
+		for j := range 5 { // pay one-time costs (pools, timers, maps) first
+			routerTurn(b, r, fmt.Sprintf("bench:w:c:mem-warm%d", j), "warm", resp)
+		}
+		heap0, stack0 := goSide()
 		for j := range n {
 			routerTurn(b, r, fmt.Sprintf("bench:w:c:mem%d", j), "hello", resp)
 		}
-		after := goSide()
-		b.ReportMetric(float64(after-before)/n, "go-bytes/session")
+		heap1, stack1 := goSide()
+		b.ReportMetric(float64(heap1-heap0+stack1-stack0)/n, "go-bytes/session")
+		b.ReportMetric(float64(heap1-heap0)/n, "heap-bytes/session")
+		b.ReportMetric(float64(stack1-stack0)/n, "stack-bytes/session")
 		var rss int64
 		for j := range n {
 			rss += childRSS(b, r, fmt.Sprintf("bench:w:c:mem%d", j))
@@ -228,13 +232,13 @@ func BenchmarkWarmSessionMemory(b *testing.B) {
 	}
 }
 
-// goSide is live heap plus goroutine stack bytes after a full collection.
-func goSide() int64 {
+// goSide is live heap and goroutine stack bytes after full collections.
+func goSide() (heap, stack int64) {
 	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc + m.StackInuse)
+	return int64(m.HeapAlloc), int64(m.StackInuse)
 }
 
 func childRSS(tb testing.TB, r *core.Router, key string) int64 {
@@ -255,4 +259,30 @@ func childRSS(tb testing.TB, r *core.Router, key string) int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkHotTurnVsRaw alternates a raw pipe turn and a router turn in one
+// loop, so that both see the same machine load, and reports the ratio of
+// their medians and 99th percentiles.
+func BenchmarkHotTurnVsRaw(b *testing.B) {
+	p := startRaw(b)
+	defer p.close()
+	r := testenv.Router(b)
+	resp := nop{done: make(chan error, 1)}
+	p.turn(b, "warm up")
+	routerTurn(b, r, "bench:w:c:vs", "warm up", resp)
+	var raw, routed bench.Samples
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		p.turn(b, "ping")
+		t1 := time.Now()
+		routerTurn(b, r, "bench:w:c:vs", "ping", resp)
+		raw.Add(t1.Sub(t0))
+		routed.Add(time.Since(t1))
+	}
+	raw.Report(b, "raw-")
+	routed.Report(b, "router-")
+	b.ReportMetric(float64(routed.Quantile(0.5))/float64(raw.Quantile(0.5)), "p50-ratio")
+	b.ReportMetric(float64(routed.Quantile(0.99))/float64(raw.Quantile(0.99)), "p99-ratio")
 }

@@ -12,14 +12,16 @@ import (
 
 // recorder writes session records behind the turns: a turn never waits for
 // the store, and when records for one key pile up only the latest is
-// written. Pending records are bounded by the number of keys with a
-// recent turn.
+// written. Records are gathered for flushDelay before a write so that a
+// busy bridge does not wake the writer once per turn. Pending records are
+// bounded by the number of keys with a recent turn.
 type recorder struct {
 	store    Store
 	log      logrus.FieldLogger
 	onError  func()
 	mu       sync.Mutex
 	pending  map[string]sessionstore.Record
+	armed    bool // a flush is due; later puts need not wake the writer
 	wake     chan struct{}
 	stop     chan struct{}
 	finished chan struct{}
@@ -39,18 +41,30 @@ func newRecorder(store Store, log logrus.FieldLogger, onError func()) *recorder 
 func (w *recorder) put(rec sessionstore.Record) {
 	w.mu.Lock()
 	w.pending[rec.Key] = rec
+	arm := !w.armed
+	w.armed = true
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	if arm {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
 	}
 }
+
+const flushDelay = 5 * time.Millisecond
 
 func (w *recorder) loop() {
 	defer close(w.finished)
 	for {
 		select {
 		case <-w.wake:
+			t := time.NewTimer(flushDelay)
+			select {
+			case <-t.C:
+			case <-w.stop:
+				t.Stop()
+			}
 			w.flush()
 		case <-w.stop:
 			w.flush()
@@ -63,6 +77,7 @@ func (w *recorder) flush() {
 	w.mu.Lock()
 	batch := w.pending
 	w.pending = make(map[string]sessionstore.Record, len(batch))
+	w.armed = false
 	w.mu.Unlock()
 	for _, rec := range batch {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

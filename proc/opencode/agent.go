@@ -125,7 +125,9 @@ func (a *Agent) Turn(ctx context.Context, msg proc.UserMessage, h func(*proc.Eve
 		case ev := <-t.events:
 			h(&ev)
 		case r := <-t.end:
-			a.catchUp(t, h)
+			if r.err == nil {
+				a.catchUp(t, h) // a failed prompt leaves no idle event to wait for
+			}
 			return a.finish(t, r, h)
 		case <-ctx.Done():
 			close(t.quit) // abandoned: the state keeps tracking, nobody reads
@@ -279,6 +281,9 @@ func (a *Agent) deliver(ev *event) {
 		return
 	case "permission.replied":
 		a.withdraw(ev.Props.RequestID)
+		return
+	case "question.asked":
+		a.dismissQuestion(ev.Props.ID)
 		return
 	}
 	if ev.Props.SessionID != a.id {

@@ -22,7 +22,11 @@ var _ core.Agent = (*opencode.Agent)(nil)
 
 func coreSpawn(sup *opencode.Supervisor) core.SpawnFunc {
 	return func(ctx context.Context, s core.Spawn) (core.Agent, error) {
-		return sup.Spawn(ctx, s.Key, s.SessionID, s.Resume, s.Control)
+		a, err := sup.Spawn(ctx, s.Key, s.SessionID, s.Resume, s.Control)
+		if err != nil {
+			return nil, err // not a nil *Agent inside a non-nil core.Agent
+		}
+		return a, nil
 	}
 }
 
@@ -61,6 +65,8 @@ func (denyRM) CheckTool(_, tool string, input json.RawMessage) waf.Verdict {
 	}
 	return waf.Verdict{Action: waf.Allow}
 }
+
+func (denyRM) CheckPrompt(_, _ string) waf.Verdict { return waf.Verdict{Action: waf.Allow} }
 
 type reply struct {
 	mu      sync.Mutex

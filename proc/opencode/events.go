@@ -139,7 +139,7 @@ func parseEvent(data []byte) (*event, error) {
 		if env.Type == "" {
 			return nil, errors.New("opencode: event without payload or type")
 		}
-		payload = data
+		payload = append([]byte(nil), data...) // data is the reader's buffer; Raw outlives it
 	}
 	var p struct {
 		Type       string          `json:"type"`

@@ -93,6 +93,10 @@ func newFakeOC(t *testing.T) *fakeOC {
 		f.replied <- r.PathValue("id")
 		writeJSONTest(w, 200, true)
 	})
+	mux.HandleFunc("POST /question/{id}/reject", func(w http.ResponseWriter, r *http.Request) {
+		f.replied <- "question:" + r.PathValue("id")
+		writeJSONTest(w, 200, true)
+	})
 	mux.HandleFunc("GET /permission", func(w http.ResponseWriter, _ *http.Request) { writeJSONTest(w, 200, []any{}) })
 	auth := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, ok := r.BasicAuth(); !ok || u != serverUser || p == "" || (f.pass != "" && p != f.pass) {

@@ -220,6 +220,16 @@ func TestWithdrawnPermissionIsNotAnswered(t *testing.T) {
 	}
 }
 
+func TestQuestionIsDismissed(t *testing.T) {
+	f := newFakeOC(t)
+	srv := f.attach(t)
+	srv.newTestAgent(t, "ses_x", nil)
+	f.emit("question.asked", map[string]any{"id": "que_1", "sessionID": "ses_x", "questions": []any{}})
+	if got := wait(t, f.replied, "question reject"); got != "question:que_1" {
+		t.Fatalf("answered %q", got)
+	}
+}
+
 type handlerFunc func(ctx context.Context, req proc.ControlRequest) (any, error)
 
 func (f handlerFunc) HandleControl(ctx context.Context, req proc.ControlRequest) (any, error) {

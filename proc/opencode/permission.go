@@ -163,6 +163,22 @@ func (a *Agent) replyPermission(id, reply, message string) {
 	}
 }
 
+// dismissQuestion rejects OpenCode's question tool: a chat thread has no
+// form for its multiple-choice questions, and an unanswered one would hold
+// the turn until the turn timeout. The model hears that the user dismissed
+// it and goes on.
+func (a *Agent) dismissQuestion(id string) {
+	if id == "" {
+		return
+	}
+	a.log.WithField("request_id", id).Info("opencode: question tool dismissed")
+	a.srv.background(func(ctx context.Context) {
+		if _, err := a.srv.call(ctx, http.MethodPost, "/question/"+url.PathEscape(id)+"/reject", a.dir, nil); err != nil {
+			a.log.WithError(err).WithField("request_id", id).Warn("opencode: dismissing a question failed")
+		}
+	})
+}
+
 func (a *Agent) recordDenial(req proc.ControlRequest) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -142,6 +142,10 @@ func startServer(ctx context.Context, cfg Config) (*server, error) {
 		defer s.wg.Done()
 		readers.Wait() // Wait closes the pipes: read them to the end first
 		s.waitErr = cmd.Wait()
+		// Tools the agent started stay in its group after the leader died.
+		// Right after the reap the group id cannot belong to anyone else
+		// (it is in use while members live); later it might.
+		_ = syscall.Kill(-s.pid, syscall.SIGKILL)
 		close(s.exited)
 		s.log.WithField("exit", fmt.Sprint(s.waitErr)).Info("opencode server exited")
 		s.cancel()
@@ -265,7 +269,7 @@ func (s *server) stop(ctx context.Context) {
 		return // never started: kill(-0) would signal our own group
 	}
 	select {
-	case <-s.exited:
+	case <-s.exited: // reaped (and its group killed) already: the pid may be reused
 	default:
 		_ = syscall.Kill(-s.pid, syscall.SIGTERM)
 		t := time.NewTimer(s.cfg.StopGrace)
@@ -273,13 +277,12 @@ func (s *server) stop(ctx context.Context) {
 		case <-s.exited:
 		case <-t.C:
 			s.log.Warn("opencode server ignored SIGTERM; killing its group")
+			_ = syscall.Kill(-s.pid, syscall.SIGKILL)
 		case <-ctx.Done():
+			_ = syscall.Kill(-s.pid, syscall.SIGKILL)
 		}
 		t.Stop()
 	}
-	// The group may hold tools the agent started even after the leader
-	// exited; the group id is not reused while it has members.
-	_ = syscall.Kill(-s.pid, syscall.SIGKILL)
 	<-s.exited
 	s.wg.Wait()
 	s.hc.CloseIdleConnections()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // fakeBinary writes a stand-in for `opencode serve` that prints the
@@ -27,14 +28,55 @@ func procGone(pid int) bool {
 	return errors.Is(err, os.ErrNotExist)
 }
 
+// dead reports whether pid has exited (gone or a zombie).
+func dead(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || strings.HasPrefix(s[i+1:], " Z") || strings.HasPrefix(s[i+1:], " X")
+}
+
+// awaitDead waits for a killed process to be gone; the limit only guards
+// against a hang.
+func awaitDead(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(guard)
+	for !dead(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d still runs", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func childPID(t *testing.T, file string) int {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
 func TestSupervisorLifecycle(t *testing.T) {
 	f := newFakeOC(t)
 	f.pass = ""
 	t.Cleanup(f.hs.Close)
-	bin := fakeBinary(t, `echo "opencode server listening on $FAKE_OC_URL"; exec sleep 600`)
+	childFile := filepath.Join(t.TempDir(), "child")
+	// The stand-in starts a "tool" in its group first, as a running bash
+	// tool would be.
+	bin := fakeBinary(t, `sleep 600 & echo $! > "$CHILD_FILE"; echo "opencode server listening on $FAKE_OC_URL"; exec sleep 600`)
 	sup, err := NewSupervisor(Config{
-		Path: bin, Home: t.TempDir(), ConfigFile: "/etc/oc.json", Log: testLogger(t), PassEnv: []string{"FAKE_OC_URL"},
-		Env: []string{"PATH=" + os.Getenv("PATH"), "FAKE_OC_URL=" + f.hs.URL, "SLACK_BOT_TOKEN=xoxb-secret", "HOTLINE_X=1", "OPENCODE_FOO=bar"},
+		Path: bin, Home: t.TempDir(), ConfigFile: "/etc/oc.json", Log: testLogger(t), PassEnv: []string{"FAKE_OC_URL", "CHILD_FILE"},
+		Env: []string{"PATH=" + os.Getenv("PATH"), "FAKE_OC_URL=" + f.hs.URL, "CHILD_FILE=" + childFile,
+			"SLACK_BOT_TOKEN=xoxb-secret", "HOTLINE_X=1", "OPENCODE_FOO=bar"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -67,11 +109,14 @@ func TestSupervisorLifecycle(t *testing.T) {
 		t.Fatal("no server password")
 	}
 
-	// The server dies: its agents end, and the next spawn starts another.
+	// The server dies: its agents end, its tools are killed, and the next
+	// spawn starts another.
+	tool := childPID(t, childFile)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	wait(t, a.Done(), "agent end after the server died")
+	awaitDead(t, tool)
 	b, err := sup.Spawn(context.Background(), "k2", "", false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +127,7 @@ func TestSupervisorLifecycle(t *testing.T) {
 	if !procGone(pid) {
 		t.Fatalf("dead server %d not reaped", pid)
 	}
+	tool = childPID(t, childFile)
 	if err := sup.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +135,7 @@ func TestSupervisorLifecycle(t *testing.T) {
 	if !procGone(b.PID()) {
 		t.Fatalf("server %d survives Close", b.PID())
 	}
+	awaitDead(t, tool)
 	if _, err := sup.Spawn(context.Background(), "k3", "", false, nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Spawn after Close: %v", err)
 	}
