@@ -13,9 +13,9 @@ import (
 
 const (
 	maxLineBytes   = 64 << 20 // longest stdout line kept; longer is an error
-	readBufBytes   = 8 << 10 // small: it is held by every warm agent; longer lines accumulate
-	keepLineBuf    = 1 << 20 // a bigger accumulation buffer is dropped after use
-	maxStderrBytes = 2 << 10 // a longer stderr line is truncated
+	readBufBytes   = 8 << 10  // small: it is held by every warm agent; longer lines accumulate
+	keepLineBuf    = 1 << 20  // a bigger accumulation buffer is dropped after use
+	maxStderrBytes = 2 << 10  // a longer stderr line is truncated
 )
 
 // turn connects the reader to one Turn call. The reader calls h itself,
