@@ -93,7 +93,9 @@ func (r *Router) loadRecord(s *session, resp Responder) {
 }
 
 // acquireSlot takes a warm-agent slot, evicting the least recently used
-// idle session when all are taken, or waiting for one.
+// idle session when all are taken, or waiting in line until a slot frees or
+// a session goes idle. Waiters are woken one at a time (wakeOne), so a
+// burst of thousands of new threads does not stampede.
 func (r *Router) acquireSlot(self *session) error {
 	for {
 		select {
@@ -107,15 +109,46 @@ func (r *Router) acquireSlot(self *session) error {
 			v.stopAgent(sessionstore.StateIdle)
 			continue
 		}
-		t := time.NewTimer(50 * time.Millisecond)
+		w := make(chan struct{}, 1)
+		r.mu.Lock()
+		r.waiters = append(r.waiters, w)
+		r.mu.Unlock()
+		// The timer only heals a wake-up that raced with registering.
+		t := time.NewTimer(time.Second)
 		select {
+		case <-w:
+		case <-t.C:
 		case r.slots <- struct{}{}:
 			t.Stop()
+			r.dropWaiter(w)
 			return nil
-		case <-t.C:
 		case <-r.ctx.Done():
 			t.Stop()
+			r.dropWaiter(w)
 			return ErrClosed
+		}
+		t.Stop()
+		r.dropWaiter(w)
+	}
+}
+
+// wakeOne tells the longest waiting spawn that a session went idle.
+func (r *Router) wakeOne() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.waiters) > 0 {
+		r.waiters[0] <- struct{}{}
+		r.waiters = r.waiters[1:]
+	}
+}
+
+func (r *Router) dropWaiter(w chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, x := range r.waiters {
+		if x == w {
+			r.waiters = append(r.waiters[:i], r.waiters[i+1:]...)
+			return
 		}
 	}
 }

@@ -89,3 +89,38 @@ func TestStatusAndHelp(t *testing.T) {
 		t.Fatal("unknown command accepted")
 	}
 }
+
+// Many new threads at once under a small cap: every message is answered,
+// and no more agents run than the cap allows.
+func TestBurstOfNewThreadsUnderCap(t *testing.T) {
+	const n, limit = 30, 3
+	r := newRouter(t, func(c *core.Config) { c.MaxSessions = limit })
+	recs := make([]*rec, n)
+	for i := range recs {
+		recs[i] = send(t, r, fmt.Sprintf("test:w:c:burst%d", i), fmt.Sprintf("hello %d", i))
+	}
+	stop := make(chan struct{})
+	peak := make(chan int)
+	go func() {
+		m := 0
+		for {
+			select {
+			case <-stop:
+				peak <- m
+				return
+			default:
+			}
+			m = max(m, len(children(t)))
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	for i, rc := range recs {
+		if got := rc.wait(t).Text; got != fmt.Sprintf("ECHO: hello %d", i) {
+			t.Fatalf("thread %d: %q", i, got)
+		}
+	}
+	close(stop)
+	if m := <-peak; m > limit {
+		t.Fatalf("%d agents at once, cap %d", m, limit)
+	}
+}

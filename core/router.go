@@ -116,6 +116,7 @@ type Router struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	waiters  []chan struct{} // spawns waiting for a slot, oldest first
 	closed   bool
 }
 

@@ -85,7 +85,11 @@ func (r *Router) work(s *session) {
 			if s.idle != nil {
 				s.idle.Broadcast()
 			}
+			warm := s.agent != nil
 			s.mu.Unlock()
+			if warm {
+				r.wakeOne() // an idle warm agent can be evicted for a waiting thread
+			}
 			return
 		}
 		it = s.queue[0]
