@@ -18,10 +18,11 @@ func ProcSpawner(base proc.Config, perChannel bool) SpawnFunc {
 		cfg.Hooks = Hooks
 		cfg.PermissionPrompt = true
 		if perChannel && cfg.Dir != "" {
-			cfg.Dir = filepath.Join(cfg.Dir, channelDir(s.Key))
-			if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+			dir, err := ChannelDir(cfg.Dir, s.Key)
+			if err != nil {
 				return nil, err
 			}
+			cfg.Dir = dir
 		}
 		if cfg.Log != nil {
 			cfg.Log = cfg.Log.WithField("session_key", s.Key)
@@ -32,6 +33,12 @@ func ProcSpawner(base proc.Config, perChannel bool) SpawnFunc {
 		}
 		return p, nil
 	}
+}
+
+// ChannelDir is a key's per-channel working directory under base.
+func ChannelDir(base, key string) (string, error) {
+	dir := filepath.Join(base, channelDir(key))
+	return dir, os.MkdirAll(dir, 0o750)
 }
 
 // channelDir names a channel's directory: platform-workspace-channel, with

@@ -29,16 +29,17 @@ type adapter interface {
 }
 
 type bridge struct {
-	cfg      Config
-	log      *logrus.Logger
-	kind     proc.Kind
-	path     string
-	store    *sessionstore.Resilient
-	router   *core.Router
-	metrics  *metrics
-	adapters []adapter
-	handlers map[string]http.Handler // extra HTTP routes, e.g. /slack/events
-	httpLn   net.Listener
+	cfg         Config
+	log         *logrus.Logger
+	kind        proc.Kind
+	path        string
+	store       *sessionstore.Resilient
+	router      *core.Router
+	closeAgents func(context.Context) error // the OpenCode server, when one runs
+	metrics     *metrics
+	adapters    []adapter
+	handlers    map[string]http.Handler // extra HTTP routes, e.g. /slack/events
+	httpLn      net.Listener
 }
 
 func newBridge(ctx context.Context, cfg Config, log *logrus.Logger, stdin io.Reader, stdout io.Writer) (*bridge, error) {
@@ -67,14 +68,15 @@ func newBridge(ctx context.Context, cfg Config, log *logrus.Logger, stdin io.Rea
 		b.store.Close()
 		return nil, fmt.Errorf("firewall (HOTLINE_WAF_RULES, HOTLINE_WAF_POLICIES): %w", err)
 	}
-	base := proc.Config{
-		Kind: b.kind, Path: b.path, Dir: cfg.WorkDir, Home: cfg.AgentHome, Model: cfg.Model,
-		PassEnv: cfg.AgentEnv, PIDDir: pidDir, Log: log.WithField("component", "agent"),
+	spawn, err := b.spawner(pidDir)
+	if err != nil {
+		b.store.Close()
+		return nil, err
 	}
 	b.metrics = newMetrics(func() float64 { return float64(b.warm()) })
 	host, _ := os.Hostname()
 	b.router, err = core.New(core.Config{
-		Spawn: core.ProcSpawner(base, cfg.WorkDirPerChannel), Store: b.store, Firewall: fw, Observer: b.metrics,
+		Spawn: spawn, Store: b.store, Firewall: fw, Observer: b.metrics,
 		Agent: string(b.kind), Instance: fmt.Sprintf("%s/%d", host, os.Getpid()),
 		QueueDepth: cfg.QueueDepth, MaxSessions: cfg.MaxSessions, IdleTimeout: cfg.IdleTimeout,
 		TurnTimeout: cfg.TurnTimeout, ApprovalTimeout: cfg.ApprovalTimeout, Log: log,
@@ -173,6 +175,7 @@ func (b *bridge) run(ctx context.Context) error {
 	gctx, gcancel := context.WithTimeout(context.Background(), b.cfg.ShutdownGrace)
 	b.router.Close(gctx)
 	gcancel()
+	b.stopAgents()
 	cancel()
 	wg.Wait()
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -211,6 +214,7 @@ func (b *bridge) check(ctx context.Context, out io.Writer) int {
 		fmt.Fprintf(out, "%-10s %s\n", p.name, status)
 	}
 	b.router.Close(context.Background())
+	b.stopAgents()
 	b.store.Close()
 	return code
 }

@@ -44,6 +44,9 @@ type server struct {
 	tailMu sync.Mutex
 	tail   []string // last stderr lines
 
+	outR, errR *os.File       // our ends of its stdout and stderr
+	readers    sync.WaitGroup // the two output readers
+
 	exited  chan struct{} // closed after cmd.Wait
 	waitErr error         // set before exited is closed
 
@@ -109,6 +112,28 @@ func startServer(ctx context.Context, cfg Config) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s, outR, errR, err := spawnServer(cfg, pass)
+	if err != nil {
+		return nil, err
+	}
+	listening := make(chan string, 1)
+	s.readers.Add(2)
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); defer s.readers.Done(); s.readStdout(outR, listening) }()
+	go func() { defer s.wg.Done(); defer s.readers.Done(); s.readStderr(errR) }()
+	go func() { defer s.wg.Done(); s.reap() }()
+	if err := s.awaitReady(ctx, listening); err != nil {
+		s.stop(context.Background())
+		return nil, err
+	}
+	s.log.WithField("url", s.url).Info("opencode server ready")
+	return s, nil
+}
+
+// spawnServer starts the process with its output on pipes of our own:
+// exec's pipes would make Wait wait for every process holding them, and a
+// tool the agent left running in the background holds them.
+func spawnServer(cfg Config, pass string) (*server, *os.File, *os.File, error) {
 	args := append([]string{"serve", "--hostname", "127.0.0.1", "--port", "0"}, cfg.ExtraArgs...)
 	cmd := exec.Command(cfg.Path, args...)
 	cmd.Dir = cfg.Dir
@@ -116,47 +141,41 @@ func startServer(ctx context.Context, cfg Config) (*server, error) {
 	// Own group so that stop signals reach the tools the agent runs;
 	// Pdeathsig so that no agent outlives a crashed bridge.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	stdout, err := cmd.StdoutPipe()
+	outR, outW, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("opencode: stdout pipe: %w", err)
+		return nil, nil, nil, fmt.Errorf("opencode: pipe: %w", err)
 	}
-	stderr, err := cmd.StderrPipe()
+	errR, errW, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("opencode: stderr pipe: %w", err)
+		_, _ = outR.Close(), outW.Close()
+		return nil, nil, nil, fmt.Errorf("opencode: pipe: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("opencode: start %s: %w", cfg.Path, err)
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	_, _ = outW.Close(), errW.Close() // the child has its copies; EOF must come when they go
+	if err != nil {
+		_, _ = outR.Close(), errR.Close()
+		return nil, nil, nil, fmt.Errorf("opencode: start %s: %w", cfg.Path, err)
 	}
-	s := &server{cfg: cfg, cmd: cmd, pid: cmd.Process.Pid, pass: pass,
+	s := &server{cfg: cfg, cmd: cmd, pid: cmd.Process.Pid, pass: pass, outR: outR, errR: errR,
 		log:    cfg.Log.WithField("opencode_pid", cmd.Process.Pid),
 		hc:     &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute}},
 		exited: make(chan struct{}), connected: make(chan struct{}), agents: map[string]*Agent{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	listening := make(chan string, 1)
-	var readers sync.WaitGroup
-	readers.Add(2)
-	s.wg.Add(3)
-	go func() { defer s.wg.Done(); defer readers.Done(); s.readStdout(stdout, listening) }()
-	go func() { defer s.wg.Done(); defer readers.Done(); s.readStderr(stderr) }()
-	go func() {
-		defer s.wg.Done()
-		readers.Wait() // Wait closes the pipes: read them to the end first
-		s.waitErr = cmd.Wait()
-		// Tools the agent started stay in its group after the leader died.
-		// Right after the reap the group id cannot belong to anyone else
-		// (it is in use while members live); later it might.
-		_ = syscall.Kill(-s.pid, syscall.SIGKILL)
-		close(s.exited)
-		s.log.WithField("exit", fmt.Sprint(s.waitErr)).Info("opencode server exited")
-		s.cancel()
-		s.orphanAgents()
-	}()
-	if err := s.awaitReady(ctx, listening); err != nil {
-		s.stop(context.Background())
-		return nil, err
-	}
-	s.log.WithField("url", s.url).Info("opencode server ready")
-	return s, nil
+	return s, outR, errR, nil
+}
+
+// reap waits for the server's exit and ends everything that hung on it.
+func (s *server) reap() {
+	s.waitErr = s.cmd.Wait()
+	// Tools the agent started stay in its group after the leader died.
+	// Right after the reap the group id cannot belong to anyone else (it
+	// is in use while members live); later it might.
+	_ = syscall.Kill(-s.pid, syscall.SIGKILL)
+	close(s.exited)
+	s.log.WithField("exit", fmt.Sprint(s.waitErr)).Info("opencode server exited")
+	s.cancel()
+	s.orphanAgents()
 }
 
 func (s *server) awaitReady(ctx context.Context, listening <-chan string) error {
@@ -284,6 +303,19 @@ func (s *server) stop(ctx context.Context) {
 		t.Stop()
 	}
 	<-s.exited
+	// The readers end at EOF once the group is gone; a process that left
+	// the group may still hold the pipes, so do not wait for it forever.
+	idle := make(chan struct{})
+	go func() { s.readers.Wait(); close(idle) }()
+	t := time.NewTimer(s.cfg.StopGrace)
+	select {
+	case <-idle:
+	case <-t.C:
+		s.log.Warn("opencode server output still held open after exit; closing it")
+	}
+	t.Stop()
+	_, _ = s.outR.Close(), s.errR.Close()
+	<-idle
 	s.wg.Wait()
 	s.hc.CloseIdleConnections()
 }

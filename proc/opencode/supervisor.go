@@ -18,10 +18,15 @@ import (
 // ErrClosed is returned by Spawn after Close.
 var ErrClosed = errors.New("opencode: supervisor closed")
 
-// SpawnFunc is the shape core.SpawnFunc wraps:
+// SpawnFunc is the shape core.SpawnFunc wraps (return a nil interface on
+// error, not a nil *Agent inside one):
 //
 //	func(ctx context.Context, s core.Spawn) (core.Agent, error) {
-//		return spawn(ctx, s.Key, s.SessionID, s.Resume, s.Control)
+//		a, err := spawn(ctx, s.Key, s.SessionID, s.Resume, s.Control)
+//		if err != nil {
+//			return nil, err
+//		}
+//		return a, nil
 //	}
 type SpawnFunc func(ctx context.Context, key, sessionID string, resume bool, control proc.ControlHandler) (*Agent, error)
 

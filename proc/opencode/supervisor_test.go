@@ -173,3 +173,35 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatalf("model %v", m)
 	}
 }
+
+// TestCloseWithOutputHeldOpen: a process that left the server's group (and
+// so survives its kill) still holds the server's stdout; Close must not
+// wait for it.
+func TestCloseWithOutputHeldOpen(t *testing.T) {
+	f := newFakeOC(t)
+	f.pass = ""
+	t.Cleanup(f.hs.Close)
+	childFile := filepath.Join(t.TempDir(), "child")
+	bin := fakeBinary(t, `setsid sleep 600 & echo $! > "$CHILD_FILE"; echo "opencode server listening on $FAKE_OC_URL"; exec sleep 600`)
+	sup, err := NewSupervisor(Config{Path: bin, Log: testLogger(t), StopGrace: 100 * time.Millisecond,
+		PassEnv: []string{"FAKE_OC_URL", "CHILD_FILE"},
+		Env:     []string{"PATH=" + os.Getenv("PATH"), "FAKE_OC_URL=" + f.hs.URL, "CHILD_FILE=" + childFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := sup.Spawn(context.Background(), "k", "", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	escaped := childPID(t, childFile)
+	t.Cleanup(func() { _ = syscall.Kill(escaped, syscall.SIGKILL) })
+	closed := make(chan error, 1)
+	go func() { closed <- sup.Close(context.Background()) }()
+	if err := wait(t, closed, "Close"); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, a.Done(), "agent end")
+	if !procGone(a.PID()) {
+		t.Fatalf("server %d survives Close", a.PID())
+	}
+}
