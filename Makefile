@@ -33,6 +33,7 @@ test: deps build vet compose-check
 
 test-contract:
 	bash contract/run.sh
+	$(GO) test -race -count=1 -timeout 10m -tags contract ./proc/opencode/
 
 bench: build
 	HOTLINE_MOCKCLI=$(CURDIR)/$(BIN)/mockcli bash bench/run.sh
