@@ -88,36 +88,50 @@ func (r *Router) promptAllowed(s *session, in Inbound) bool {
 // run writes one turn and waits for its end; a turn past TurnTimeout is
 // interrupted (and killed if that does not end it).
 func (r *Router) run(s *session, a Agent, msg proc.UserMessage, resp Responder, start time.Time) (*proc.Result, error) {
-	var first, sawDelta bool
-	h := func(ev *proc.Event) {
-		switch ev.Type {
-		case proc.EventTextDelta:
-			if !first {
-				first = true
-				r.cfg.Observer.FirstToken(time.Since(start))
-			}
-			sawDelta = true
-			resp.Delta(ev.Text)
-		case proc.EventText:
-			if !sawDelta && ev.Text != "" {
-				resp.Delta(ev.Text) // no partial messages: whole blocks
-			}
-			sawDelta = false
-		case proc.EventToolUse:
-			sawDelta = false
-			resp.ToolUse(ev.ToolName, toolSummary(ev.ToolName, ev.Input))
-		}
-	}
+	sink := EventSink{Resp: resp, OnFirstDelta: func() { r.cfg.Observer.FirstToken(time.Since(start)) }}
 	fired := make(chan struct{})
 	t := time.AfterFunc(r.cfg.TurnTimeout, func() {
 		defer close(fired)
 		s.interrupt(&TurnError{Msg: fmt.Sprintf("The agent did not finish within %s, so the turn was stopped. The next message continues the conversation.", r.cfg.TurnTimeout)})
 	})
-	res, err := a.Turn(r.ctx, msg, h)
+	res, err := a.Turn(r.ctx, msg, sink.Handle)
 	if !t.Stop() {
 		<-fired
 	}
 	return res, err
+}
+
+// EventSink turns one turn's agent events into Responder callbacks. It is
+// the hot path: Handle runs on the agent's reader goroutine for every
+// stdout line and does not allocate.
+type EventSink struct {
+	Resp         Responder
+	OnFirstDelta func() // optional: called before the first text delta
+	first        bool
+	sawDelta     bool // deltas seen since the last whole block
+}
+
+// Handle dispatches one event.
+func (k *EventSink) Handle(ev *proc.Event) {
+	switch ev.Type {
+	case proc.EventTextDelta:
+		if !k.first {
+			k.first = true
+			if k.OnFirstDelta != nil {
+				k.OnFirstDelta()
+			}
+		}
+		k.sawDelta = true
+		k.Resp.Delta(ev.Text)
+	case proc.EventText:
+		if !k.sawDelta && ev.Text != "" {
+			k.Resp.Delta(ev.Text) // no partial messages: whole blocks
+		}
+		k.sawDelta = false
+	case proc.EventToolUse:
+		k.sawDelta = false
+		k.Resp.ToolUse(ev.ToolName, toolSummary(ev.ToolName, ev.Input))
+	}
 }
 
 // resumeLost reports a --resume that the CLI could not honour.
