@@ -58,12 +58,15 @@ type Adapter struct {
 	log       logrus.FieldLogger
 	api       *slack.Client
 	transport *http.Transport
+	files     *http.Client  // file downloads; each request carries its own deadline
+	downloads chan struct{} // one slot per download in flight
 
 	dedupe    *reply.Dedupe
 	threads   *lru[struct{}] // conversation thread keys
 	recent    *lru[string]   // team:channel -> most recent conversation key
 	refused   *lru[struct{}] // user+channel already told they may not use the bot
 	approvals *approvals
+	order     *threadOrder // per-thread order around file downloads
 
 	jobs chan func(context.Context) // ordered: message dispatch
 	side chan func(context.Context) // unordered: network side jobs
@@ -104,12 +107,14 @@ func New(cfg Config, eng Engine, log logrus.FieldLogger) (*Adapter, error) {
 	}
 	a := &Adapter{
 		cfg: cfg, eng: eng, log: log.WithField("platform", "slack"),
-		api: slack.New(cfg.BotToken, opts...), transport: tr,
+		api: slack.New(cfg.BotToken, opts...), transport: tr, files: &http.Client{Transport: tr},
 		dedupe:    reply.NewDedupe(dedupeTTL, dedupeMax),
 		threads:   newLRU[struct{}](maxThreads),
 		recent:    newLRU[string](maxThreads),
 		refused:   newLRU[struct{}](maxThreads),
 		approvals: newApprovals(),
+		order:     newThreadOrder(),
+		downloads: make(chan struct{}, maxDownloads),
 		jobs:      make(chan func(context.Context), queueDepth),
 		side:      make(chan func(context.Context), queueDepth),
 		authErr:   errors.New("slack: not connected yet"),
@@ -169,6 +174,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		<-ctx.Done()
 	}
 	wg.Wait()
+	a.order.wait()
 	a.setState(errors.New("slack: stopped"), nil)
 	return nil
 }

@@ -29,19 +29,22 @@ type event struct {
 	ThreadTS    string
 	Channel     string
 	ChannelType string
+	Files       []fileRef
+	MoreFiles   int // file objects past maxFileRefs, counted only
 }
 
 type wireInner struct {
-	Type        string `json:"type"`
-	Subtype     string `json:"subtype"`
-	User        string `json:"user"`
-	BotID       string `json:"bot_id"`
-	Text        string `json:"text"`
-	TS          string `json:"ts"`
-	ThreadTS    string `json:"thread_ts"`
-	Channel     string `json:"channel"`
-	ChannelType string `json:"channel_type"`
-	Team        string `json:"team"`
+	Type        string          `json:"type"`
+	Subtype     string          `json:"subtype"`
+	User        string          `json:"user"`
+	BotID       string          `json:"bot_id"`
+	Text        string          `json:"text"`
+	TS          string          `json:"ts"`
+	ThreadTS    string          `json:"thread_ts"`
+	Channel     string          `json:"channel"`
+	ChannelType string          `json:"channel_type"`
+	Team        string          `json:"team"`
+	Files       json.RawMessage `json:"files"`
 }
 
 type wireOuter struct {
@@ -86,6 +89,7 @@ func decodeEvent(raw []byte) (event, error) {
 	if ev.EventID == "" || ev.Team == "" || ev.Channel == "" || ev.TS == "" {
 		return event{}, errors.New("message event missing event_id, team, channel or ts")
 	}
+	ev.Files, ev.MoreFiles = decodeFiles(in.Files)
 	return ev, nil
 }
 

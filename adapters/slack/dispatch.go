@@ -62,14 +62,28 @@ func (a *Adapter) onMessage(ctx context.Context, ev event) {
 	text := stripMention(ev.Text, botUser)
 	a.threads.Put(key, struct{}{})
 	a.recent.Put(ev.Team+":"+ev.Channel, key)
-	if text == "" {
+	if text == "" && len(ev.Files) == 0 {
 		a.goSide(func(ctx context.Context) {
 			a.postText(ctx, ev.Channel, thread, "Mention me with a question or task and I'll pass it to the agent.")
 		})
 		return
 	}
-	r := a.newResponder(key, ev.Channel, thread, ev.TS)
-	in := core.Inbound{Key: key, Text: text, Author: ev.User, MessageID: ev.TS, Reply: r}
+	in := core.Inbound{Key: key, Text: text, Author: ev.User, MessageID: ev.TS}
+	slow := len(ev.Files) > 0
+	a.order.do(ctx, key, slow, func(ctx context.Context) {
+		if slow {
+			var ok bool
+			if in.Attachments, ok = a.attach(ctx, ev, in.Text, thread, log); !ok {
+				return
+			}
+		}
+		a.submit(ctx, in, ev.Channel, thread, log)
+	})
+}
+
+// submit hands one message to the engine; a refusal is told in the thread.
+func (a *Adapter) submit(ctx context.Context, in core.Inbound, channel, thread string, log logrus.FieldLogger) {
+	in.Reply = a.newResponder(in.Key, channel, thread, in.MessageID)
 	sctx, cancel := context.WithTimeout(ctx, submitTimeout)
 	err := a.eng.Submit(sctx, in)
 	cancel()
@@ -79,10 +93,10 @@ func (a *Adapter) onMessage(ctx context.Context, ev event) {
 		if !errors.Is(err, core.ErrQueueFull) && !errors.Is(err, core.ErrClosed) {
 			msg = "Sorry, I couldn't start on that: " + msg
 		}
-		a.goSide(func(ctx context.Context) { a.postText(ctx, ev.Channel, thread, msg) })
+		a.goSide(func(ctx context.Context) { a.postText(ctx, channel, thread, msg) })
 		return
 	}
-	log.WithField("user", ev.User).Debug("slack: submitted")
+	log.WithFields(logrus.Fields{"user": in.Author, "attachments": len(in.Attachments)}).Debug("slack: submitted")
 }
 
 // isTurn decides whether a message starts or continues a conversation.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -184,12 +185,18 @@ func seedEvents(f *testing.F) {
 		fakeslack.MessageEvent("Ev3", fakeslack.Msg{Channel: "C1", User: "U1", BotID: "B1", Subtype: "bot_message", Text: "beep", TS: "1.3"}),
 		map[string]any{"type": "url_verification", "challenge": "abc", "token": "t"},
 		fakeslack.Callback("Ev4", map[string]any{"type": "reaction_added", "user": "U1"}),
+		fakeslack.MessageEvent("Ev5", fakeslack.Msg{Channel: "C1", User: "U1", Text: "look", TS: "1.4", Files: []fakeslack.File{
+			{ID: "F1", Name: "a.png", Mimetype: "image/png", Size: 3, Mode: "hosted",
+				URL: "https://files.slack.com/files-pri/T-F1/a.png", Download: "https://files.slack.com/files-pri/T-F1/download/a.png"},
+			{ID: "F2", Name: "gone", Mode: "tombstone"}}}),
 	} {
 		b, _ := json.Marshal(v)
 		f.Add(b)
 	}
 	f.Add([]byte(`{"type":"event_callback","event":null}`))
 	f.Add([]byte(`{"type":1}`))
+	f.Add([]byte(`{"type":"event_callback","event_id":"E","team_id":"T","event":{"type":"message","channel":"C","ts":"1","files":[1,{"size":"x"},{"size":-1,"url_private":"u"}]}}`))
+	f.Add([]byte(`{"type":"event_callback","event_id":"E","team_id":"T","event":{"type":"app_mention","channel":"C","ts":"1","files":{"id":"F"}}}`))
 }
 
 func FuzzDecodeEvent(f *testing.F) {
@@ -213,6 +220,14 @@ func FuzzDecodeEvent(f *testing.F) {
 			}
 		default:
 			t.Fatalf("accepted outer type %q", ev.Outer)
+		}
+		if len(ev.Files) > maxFileRefs || ev.MoreFiles < 0 {
+			t.Fatalf("%d file refs, %d more", len(ev.Files), ev.MoreFiles)
+		}
+		for _, f := range ev.Files {
+			if (f.Bad == "" && f.URL == "") || f.Name == "" || utf8.RuneCountInString(f.Name) > 81 || f.Size < 0 && f.Bad == "" {
+				t.Fatalf("unusable file ref accepted: %+v", f)
+			}
 		}
 		if got := stripMention(ev.Text, "UBOT"); len(got) > len(ev.Text) {
 			t.Fatalf("stripMention grew %q to %q", ev.Text, got)

@@ -34,6 +34,7 @@ type Msg struct {
 	Text        string
 	TS          string
 	ThreadTS    string
+	Files       []File // attached files; a message event gets subtype file_share
 }
 
 func (m Msg) inner(typ string) map[string]any {
@@ -51,6 +52,16 @@ func (m Msg) inner(typ string) map[string]any {
 	}
 	if m.BotID != "" {
 		ev["bot_id"] = m.BotID
+	}
+	if len(m.Files) > 0 {
+		files := make([]any, len(m.Files))
+		for i, f := range m.Files {
+			files[i] = f.JSON()
+		}
+		ev["files"] = files
+		if typ == "message" && m.Subtype == "" {
+			ev["subtype"] = "file_share"
+		}
 	}
 	if m.Subtype != "" {
 		ev["subtype"] = m.Subtype

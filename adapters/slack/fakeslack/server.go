@@ -68,18 +68,21 @@ type Server struct {
 	http *httptest.Server
 	opt  Options
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	calls    []Call
-	counts   map[string]int
-	faults   map[string]map[int]Fault // method -> call number (1-based) -> fault
-	messages map[string]*Message      // channel+"/"+ts
-	order    []string                 // message keys in post order
-	reacts   map[string][]string      // channel+"/"+ts -> reaction names
-	acks     map[string]json.RawMessage
-	nextTS   int64
-	nextEnv  int
-	gen      uint64 // bumped on every change, for WaitUntil
+	mu        sync.Mutex
+	cond      *sync.Cond
+	calls     []Call
+	counts    map[string]int
+	faults    map[string]map[int]Fault // method -> call number (1-based) -> fault
+	messages  map[string]*Message      // channel+"/"+ts
+	order     []string                 // message keys in post order
+	reacts    map[string][]string      // channel+"/"+ts -> reaction names
+	acks      map[string]json.RawMessage
+	files     map[string]File // id -> stored file
+	downloads []Download
+	holds     map[string]chan struct{} // file id -> closed when its downloads may proceed
+	nextTS    int64
+	nextEnv   int
+	gen       uint64 // bumped on every change, for WaitUntil
 
 	sock    sockets
 	stopped chan struct{}
@@ -98,6 +101,8 @@ func New(opt Options) *Server {
 		messages: map[string]*Message{},
 		reacts:   map[string][]string{},
 		acks:     map[string]json.RawMessage{},
+		files:    map[string]File{},
+		holds:    map[string]chan struct{}{},
 		nextTS:   1700000000000001,
 		stopped:  make(chan struct{}),
 	}
@@ -105,6 +110,7 @@ func New(opt Options) *Server {
 	s.sock.conns = map[*websocket.Conn]struct{}{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
+	mux.HandleFunc("/files-pri/", s.serveFile)
 	mux.HandleFunc("/link/", func(w http.ResponseWriter, r *http.Request) {
 		s.wg.Add(1)
 		defer s.wg.Done()
