@@ -124,3 +124,31 @@ func TestBurstOfNewThreadsUnderCap(t *testing.T) {
 		t.Fatalf("%d agents at once, cap %d", m, limit)
 	}
 }
+
+func TestAttachmentsOnlyImagesReachTheAgent(t *testing.T) {
+	r := newRouter(t)
+	key := "test:w:c:attach"
+	png := []byte("\x89PNG\r\n\x1a\n0000")
+	rc := newRec()
+	in := core.Inbound{Key: key, Text: "look", Reply: rc, Attachments: []core.Attachment{
+		{Name: "a.png", MediaType: "image/png", Data: png}, {Name: "notes.txt", MediaType: "text/plain", Data: []byte("x")},
+	}}
+	if err := r.Submit(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	res := rc.wait(t)
+	if !strings.Contains(res.Text, "[image image/png 12 bytes]") || !strings.Contains(res.Text, "look") {
+		t.Fatalf("agent saw %q", res.Text)
+	}
+	if len(rc.notices) != 1 || !strings.Contains(rc.notices[0], "notes.txt") {
+		t.Fatalf("notices %q", rc.notices)
+	}
+	empty := newRec()
+	in = core.Inbound{Key: key, Reply: empty, Attachments: []core.Attachment{{Name: "b.zip", MediaType: "application/zip"}}}
+	if err := r.Submit(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if err := empty.failure(t); !strings.Contains(err.Error(), "b.zip") {
+		t.Fatalf("nothing to send: %v", err)
+	}
+}

@@ -33,6 +33,11 @@ func (r *Router) turn(s *session, it *item) {
 	log := r.log.WithFields(map[string]any{"session_key": s.key, "turn_id": tid})
 	start := time.Now()
 
+	msg, skipped := toMessage(it.in)
+	if strings.TrimSpace(msg.Text) == "" && len(msg.Images) == 0 {
+		resp.Failed(&TurnError{Msg: "There was nothing to send to the agent: only text and images are passed on (not forwarded: " + strings.Join(skipped, ", ") + ")."})
+		return
+	}
 	a, resumed, err := r.ensureAgent(s, resp)
 	if err != nil {
 		log.WithError(err).Error("agent start failed")
@@ -44,7 +49,6 @@ func (r *Router) turn(s *session, it *item) {
 		return
 	}
 	resp.Started()
-	msg, skipped := toMessage(it.in)
 	if len(skipped) > 0 {
 		resp.Notice("Only images are passed to the agent; not forwarded: " + strings.Join(skipped, ", "))
 	}

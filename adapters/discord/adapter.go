@@ -51,6 +51,7 @@ type Adapter struct {
 	sess *discordgo.Session
 	// transport is ours so shutdown can close its idle connections.
 	transport *http.Transport
+	files     *fileClient // attachment downloads, without the token
 
 	dedupe    *reply.Dedupe
 	chans     *channelCache
@@ -100,6 +101,7 @@ func New(cfg Config, eng Engine, log logrus.FieldLogger) (*Adapter, error) {
 	a.botID.Store("")
 	a.appID.Store(cfg.AppID)
 	a.configureSession()
+	a.files = newFileClient(a.transport, cfg.APIURL)
 	return a, nil
 }
 

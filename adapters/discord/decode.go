@@ -22,6 +22,7 @@ type msgEvent struct {
 	Content                string
 	Roles                  []string
 	Mentions               []string // user ids mentioned
+	Attachments            []attachmentRef
 }
 
 // mentions reports whether the message mentions the bot.
@@ -65,7 +66,7 @@ func decodeMessage(m *discordgo.Message) (msgEvent, error) {
 	ev := msgEvent{
 		ID: m.ID, ChannelID: m.ChannelID, GuildID: m.GuildID,
 		AuthorID: m.Author.ID, AuthorName: m.Author.Username, Bot: m.Author.Bot,
-		Content: m.Content,
+		Content: m.Content, Attachments: decodeAttachments(m.Attachments),
 	}
 	if m.Member != nil {
 		ev.Roles = m.Member.Roles

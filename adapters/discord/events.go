@@ -153,13 +153,23 @@ func (a *Adapter) submit(ctx context.Context, key, replyChannel string, ev msgEv
 // ("" for none, e.g. slash commands).
 func (a *Adapter) submitTo(ctx context.Context, key, replyChannel string, ev msgEvent, text, reactTo string) {
 	log := a.log.WithFields(logrus.Fields{"session_key": key, "channel": replyChannel})
-	if text == "" {
+	if text == "" && len(ev.Attachments) == 0 {
 		a.say(ctx, replyChannel, "Mention me with a question or instruction, for example: @"+botName+" what does this repository do?")
+		return
+	}
+	// Downloading here, on the channel's worker, keeps the channel's
+	// messages in order: the next one waits until this one is submitted.
+	files, problems := a.fetchAttachments(ctx, ev.Attachments, log)
+	sending := text != "" || len(files) > 0
+	if len(problems) > 0 {
+		a.say(ctx, replyChannel, attachNote(problems, sending))
+	}
+	if !sending {
 		return
 	}
 	r := a.newResponder(key, replyChannel, ev.ChannelID, reactTo, log)
 	in := core.Inbound{
-		Key: key, Text: text, Author: ev.AuthorID, AuthorName: ev.AuthorName,
+		Key: key, Text: text, Attachments: files, Author: ev.AuthorID, AuthorName: ev.AuthorName,
 		MessageID: ev.ID, Reply: r,
 	}
 	if err := a.eng.Submit(ctx, in); err != nil {

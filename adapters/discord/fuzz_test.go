@@ -3,6 +3,7 @@ package discord
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func FuzzDecodeMessageCreate(f *testing.F) {
@@ -14,6 +15,10 @@ func FuzzDecodeMessageCreate(f *testing.F) {
 		`{"id":"1 1","channel_id":"22","author":{"id":"44"}}`,
 		`{"mentions":[null],"id":"1","channel_id":"2","author":{"id":"3"}}`,
 		`{"id":"1","channel_id":"2","author":{"id":"3"},"content":"<@<@900000000000000001>900000000000000001>"}`,
+		`{"id":"1","channel_id":"2","author":{"id":"3"},"attachments":[{"id":"4","filename":"a.png","content_type":"image/png","size":10,"url":"https://cdn.discordapp.com/attachments/2/4/a.png?ex=1&is=2&hm=3","proxy_url":"https://media.discordapp.net/attachments/2/4/a.png?ex=1"}]}`,
+		`{"id":"1","channel_id":"2","author":{"id":"3"},"attachments":[null,{"id":"x","filename":"../../\u0000` + "`" + `.txt","size":-1,"url":"javascript:alert(1)"},{}]}`,
+		`{"id":"1","channel_id":"2","author":{"id":"3"},"attachments":[{"filename":"` + strings.Repeat("é", 120) + `","url":"http://[::1"}]}`,
+		`{"id":"1","channel_id":"2","author":{"id":"3"},"attachments":{"id":"4"}}`,
 		`null`, `"x"`, `[]`, `{`, ``,
 	} {
 		f.Add([]byte(s))
@@ -31,6 +36,44 @@ func FuzzDecodeMessageCreate(f *testing.F) {
 			t.Fatalf("mention survived stripping: %q", s)
 		}
 		_ = ev.mentions(bot)
+		for _, at := range ev.Attachments {
+			checkRef(t, at)
+		}
+	})
+}
+
+func checkRef(t *testing.T, at attachmentRef) {
+	t.Helper()
+	if at.Name == "" || utf8.RuneCountInString(at.Name) > maxNameRunes || strings.ContainsAny(at.Name, "/\\`\n\r\x00") {
+		t.Fatalf("unsafe name %q", at.Name)
+	}
+	if at.ID != "" && !isSnowflake(at.ID) {
+		t.Fatalf("bad id kept: %q", at.ID)
+	}
+	for _, u := range []string{at.URL, at.ProxyURL} {
+		if u == "" {
+			continue
+		}
+		if o := origin(u); !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			t.Fatalf("non-http URL kept: %q", u)
+		}
+	}
+}
+
+// FuzzMediaType: whatever the metadata and bytes, the answer is one bare
+// lowercase type/subtype, so the core's image check sees a clean value.
+func FuzzMediaType(f *testing.F) {
+	f.Add("image/png", []byte("\x89PNG\r\n\x1a\n"))
+	f.Add("", []byte("GIF89a"))
+	f.Add("TEXT/Plain; charset=UTF-8", []byte("hi"))
+	f.Add("application/octet-stream", []byte{0xff, 0xd8, 0xff})
+	f.Add("image/", []byte{})
+	f.Add("a/b; c", []byte("RIFF\x00\x00\x00\x00WEBPVP"))
+	f.Fuzz(func(t *testing.T, meta string, data []byte) {
+		mt := mediaType(meta, data)
+		if !strings.Contains(mt, "/") || strings.ContainsAny(mt, "; \t") || mt != strings.ToLower(mt) {
+			t.Fatalf("mediaType(%q, …) = %q", meta, mt)
+		}
 	})
 }
 

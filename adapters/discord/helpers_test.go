@@ -41,13 +41,19 @@ func quietLog() logrus.FieldLogger {
 // start runs the adapter against a fresh fake until the test ends.
 func start(t testing.TB, eng Engine, mod func(*Config)) *harness {
 	t.Helper()
+	return startLog(t, eng, mod, quietLog())
+}
+
+// startLog is start with the adapter's logger.
+func startLog(t testing.TB, eng Engine, mod func(*Config), log logrus.FieldLogger) *harness {
+	t.Helper()
 	srv := fakediscord.New()
 	srv.AddChannel(channel, map[string]any{"id": channel, "type": 0, "guild_id": guild, "name": "general"})
 	cfg := Config{Token: fakediscord.Token, APIURL: srv.URL(), GuildID: guild, EditInterval: 20 * time.Millisecond}
 	if mod != nil {
 		mod(&cfg)
 	}
-	a, err := New(cfg, eng, quietLog())
+	a, err := New(cfg, eng, log)
 	if err != nil {
 		srv.Close()
 		t.Fatal(err)

@@ -1,7 +1,8 @@
 // Package fakediscord is an in-process Discord: the REST routes the bridge
-// uses, served over real HTTP, and a gateway websocket speaking plain JSON
-// text frames. It records every call so tests can assert on the wire, and it
-// injects faults (429s, dropped gateways) on demand. The load generator in
+// uses, served over real HTTP; a gateway websocket speaking plain JSON text
+// frames; and a CDN serving signed attachment URLs (files.go). It records
+// every call so tests can assert on the wire, and it injects faults (429s,
+// dropped gateways) on demand. The load generator in
 // bench/ reuses it.
 package fakediscord
 
@@ -63,8 +64,9 @@ type Fault struct {
 
 // Server is the fake. Create it with New and Close it when done.
 type Server struct {
-	http *httptest.Server
-	gw   *gateway
+	http  *httptest.Server
+	gw    *gateway
+	files files // attachments (files.go), under their own lock
 
 	mu       sync.Mutex
 	calls    []Call
@@ -92,12 +94,15 @@ func New() *Server {
 		interactionChannel: map[string]string{},
 		nextID:             1000000000000000000,
 		threadDispatch:     true,
+		files:              files{byPath: map[string]*storedFile{}},
 	}
 	s.gw = newGateway(s)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/gateway", s.gw.serve)
 	mux.HandleFunc("/gateway/", s.gw.serve) // discordgo appends a slash
 	mux.HandleFunc("/api/v9/", s.serveREST)
+	mux.HandleFunc("/attachments/", s.serveFile)
+	mux.HandleFunc("/media/attachments/", s.serveFile)
 	s.http = httptest.NewServer(mux)
 	return s
 }
