@@ -103,7 +103,9 @@ func New() *Server {
 	mux.HandleFunc("/api/v9/", s.serveREST)
 	mux.HandleFunc("/attachments/", s.serveFile)
 	mux.HandleFunc("/media/attachments/", s.serveFile)
-	s.http = httptest.NewServer(mux)
+	// Assigned before serving starts: handlers read s.http.URL.
+	s.http = httptest.NewUnstartedServer(mux)
+	s.http.Start()
 	return s
 }
 

@@ -116,7 +116,9 @@ func New(opt Options) *Server {
 		defer s.wg.Done()
 		s.serveSocket(w, r)
 	})
-	s.http = httptest.NewServer(mux)
+	// Assigned before serving starts: handlers read s.http.URL.
+	s.http = httptest.NewUnstartedServer(mux)
+	s.http.Start()
 	return s
 }
 
