@@ -19,6 +19,7 @@ type recorder struct {
 	store    Store
 	log      logrus.FieldLogger
 	onError  func()
+	writeMu  sync.Mutex // held across store writes, so a sync write lands after an older batched one
 	mu       sync.Mutex
 	pending  map[string]sessionstore.Record
 	armed    bool // a flush is due; later puts need not wake the writer
@@ -73,20 +74,36 @@ func (w *recorder) loop() {
 	}
 }
 
+// putSync writes rec now, superseding any unwritten record of its key.
+func (w *recorder) putSync(rec sessionstore.Record) {
+	w.mu.Lock()
+	delete(w.pending, rec.Key)
+	w.mu.Unlock()
+	w.writeMu.Lock()
+	defer w.writeMu.Unlock()
+	w.write(rec)
+}
+
+func (w *recorder) write(rec sessionstore.Record) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	err := w.store.Put(ctx, rec)
+	cancel()
+	if err != nil {
+		w.onError()
+		w.log.WithField("session_key", rec.Key).WithError(err).Warn("session store write failed")
+	}
+}
+
 func (w *recorder) flush() {
+	w.writeMu.Lock()
+	defer w.writeMu.Unlock()
 	w.mu.Lock()
 	batch := w.pending
 	w.pending = make(map[string]sessionstore.Record, len(batch))
 	w.armed = false
 	w.mu.Unlock()
 	for _, rec := range batch {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := w.store.Put(ctx, rec)
-		cancel()
-		if err != nil {
-			w.onError()
-			w.log.WithField("session_key", rec.Key).WithError(err).Warn("session store write failed")
-		}
+		w.write(rec)
 	}
 }
 

@@ -48,6 +48,7 @@ func (r *Router) turn(s *session, it *item) {
 	if !r.promptAllowed(s, it.in) {
 		return
 	}
+	r.markInFlight(s, it.in.MessageID)
 	resp.Started()
 	if len(skipped) > 0 {
 		resp.Notice("Only images are passed to the agent; not forwarded: " + strings.Join(skipped, ", "))
@@ -159,6 +160,7 @@ func (r *Router) finish(s *session, a Agent, it *item, res *proc.Result, err err
 	resp := it.in.Reply
 	s.mu.Lock()
 	cause := s.stopCause
+	s.rec.InFlight = "" // the user hears the end of this turn below
 	s.mu.Unlock()
 	d := time.Since(start)
 	switch {
@@ -237,6 +239,7 @@ func (r *Router) recordTurn(s *session, a Agent) {
 		rec.Created = now
 	}
 	rec.Turns++
+	rec.InFlight = ""
 	rec.State = sessionstore.StateWarm
 	rec.Owner = r.cfg.Instance
 	s.rec = rec
@@ -245,6 +248,28 @@ func (r *Router) recordTurn(s *session, a Agent) {
 }
 
 func (r *Router) putRecord(rec sessionstore.Record) { r.rec.put(rec) }
+
+// markInFlight records, before the agent sees the message, that its turn
+// runs, so that a bridge killed mid-turn can tell the thread after its
+// restart. It is written at once (not batched): a crash right after the
+// turn started must still find it.
+func (r *Router) markInFlight(s *session, msgID string) {
+	if msgID == "" {
+		return
+	}
+	s.mu.Lock()
+	rec := s.rec
+	rec.Key, rec.InFlight, rec.Owner, rec.Agent = s.key, msgID, r.cfg.Instance, r.cfg.Agent
+	if rec.LastActive.IsZero() {
+		rec.LastActive = time.Now()
+	}
+	if rec.Created.IsZero() {
+		rec.Created = rec.LastActive
+	}
+	s.rec = rec
+	s.mu.Unlock()
+	r.rec.putSync(rec)
+}
 
 // toolSummary names what a tool call will touch, for status lines.
 func toolSummary(tool string, input []byte) string {

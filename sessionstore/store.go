@@ -52,6 +52,10 @@ type Record struct {
 	State      State       `json:"state"`
 	Owner      string      `json:"owner"` // instance id that owns the warm process
 	Reply      ReplyTarget `json:"reply"`
+	// InFlight is the platform id of the message whose turn is running
+	// ("" between turns). A record still carrying one after a crash names
+	// a message that needs an "interrupted, please resend" notice.
+	InFlight string `json:"in_flight,omitempty"`
 }
 
 // Errors returned by every Store.

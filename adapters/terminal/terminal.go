@@ -155,3 +155,9 @@ func (s *syncWriter) printf(format string, args ...any) {
 	defer s.mu.Unlock()
 	fmt.Fprintf(s.w, format, args...)
 }
+
+// Notify prints a message for a thread outside any turn (core.Notifier).
+func (a *Adapter) Notify(_ context.Context, key, _, text string) error {
+	a.out.printf("[%s] note: %s\n", strings.TrimPrefix(key, "terminal:local:tty:"), text)
+	return nil
+}

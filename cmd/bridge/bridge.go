@@ -163,6 +163,8 @@ func (b *bridge) run(ctx context.Context) error {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); b.recoverInterrupted(actx) }()
 	allDone := make(chan struct{})
 	go func() { wg.Wait(); close(allDone) }()
 	var runErr error

@@ -127,3 +127,30 @@ func TestMetricsCountTurns(t *testing.T) {
 	b.say("/quit")
 	b.wait()
 }
+
+// A message whose turn runs when the bridge is SIGKILLed is answered by the
+// next bridge with a request to send it again; the thread goes on.
+func TestInFlightMessageToldAfterSIGKILL(t *testing.T) {
+	d := newDirs(t)
+	b := startBridge(t, d)
+	b.say("one")
+	b.expect("ECHO: one")
+	b.say("STREAM:2000:20")
+	waitStatus(t, "http://"+b.addr+"/metrics", 200, "hotline_first_token_seconds_count 2")
+	b.signal(syscall.SIGKILL)
+	b.wait()
+	waitNoAgents(t, d.home)
+	b2 := startBridge(t, d)
+	b2.expect("please send it again")
+	b2.say("HISTORY")
+	b2.expect("HISTORY: one")
+	b2.say("/quit")
+	b2.wait()
+	b3 := startBridge(t, d) // told once, not at every start
+	b3.say("ping")
+	if l := b3.expect("ping"); strings.Contains(l, "again") {
+		t.Fatalf("told twice: %q", l)
+	}
+	b3.say("/quit")
+	b3.wait()
+}
