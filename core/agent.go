@@ -35,7 +35,7 @@ func (r *Router) ensureAgent(s *session, resp Responder) (Agent, bool, error) {
 	rec := s.rec
 	s.mu.Unlock()
 	spec := Spawn{Key: s.key, Control: s}
-	if rec.SessionID != "" && rec.Turns > 0 && rec.State != sessionstore.StateReset {
+	if rec.SessionID != "" && rec.State != sessionstore.StateReset {
 		spec.SessionID, spec.Resume = rec.SessionID, true
 	} else {
 		spec.SessionID = newUUID()
