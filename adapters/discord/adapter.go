@@ -6,6 +6,7 @@ package discord
 import (
 	"context"
 	"errors"
+	"github.com/hotline-dev/hotline/adapters/apimetrics"
 	"net"
 	"net/http"
 	"sync"
@@ -122,7 +123,7 @@ func (a *Adapter) configureSession() {
 	// Typing, replies, reactions and interaction answers run at once; the
 	// default of 2 idle connections per host makes them redial.
 	a.transport.MaxIdleConnsPerHost = 16
-	s.Client = &http.Client{Timeout: 30 * time.Second, Transport: rateLimitBody{base: a.transport}}
+	s.Client = &http.Client{Timeout: 30 * time.Second, Transport: apimetrics.Transport(rateLimitBody{base: a.transport}, apimetrics.Route, a.cfg.APICalls)}
 	s.Dialer = &websocket.Dialer{
 		Proxy:            http.ProxyFromEnvironment,
 		HandshakeTimeout: 15 * time.Second,

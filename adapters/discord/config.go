@@ -3,6 +3,7 @@ package discord
 import (
 	"errors"
 	"fmt"
+	"github.com/hotline-dev/hotline/adapters/apimetrics"
 	"net/url"
 	"strings"
 	"time"
@@ -23,11 +24,12 @@ type Config struct {
 	APIURL       string        // DISCORD_API_URL, base without the API path
 	EditInterval time.Duration // DISCORD_EDIT_INTERVAL, default 1s
 
-	AllowedUsers    []string // DISCORD_ALLOWED_USERS; empty with AllowedRoles empty = everyone
-	AllowedRoles    []string // DISCORD_ALLOWED_ROLES
-	AllowedChannels []string // DISCORD_ALLOWED_CHANNELS; empty = every channel
-	ListenChannels  []string // a message here starts a conversation without a mention
-	AllowBots       bool     // accept messages from other bots (never our own)
+	AllowedUsers    []string            // DISCORD_ALLOWED_USERS; empty with AllowedRoles empty = everyone
+	AllowedRoles    []string            // DISCORD_ALLOWED_ROLES
+	AllowedChannels []string            // DISCORD_ALLOWED_CHANNELS; empty = every channel
+	ListenChannels  []string            // a message here starts a conversation without a mention
+	AllowBots       bool                // accept messages from other bots (never our own)
+	APICalls        apimetrics.Observer // optional: told of every REST call (metrics)
 }
 
 func (c *Config) normalize() error {

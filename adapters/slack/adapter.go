@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hotline-dev/hotline/adapters/apimetrics"
 	"net"
 	"net/http"
 	"sync"
@@ -101,7 +102,7 @@ func New(cfg Config, eng Engine, log logrus.FieldLogger) (*Adapter, error) {
 	// makes concurrent replies, edits and reactions redial.
 	tr.MaxIdleConnsPerHost = poolSize
 	opts := []slack.Option{slack.OptionAPIURL(cfg.APIURL),
-		slack.OptionHTTPClient(&http.Client{Transport: tr, Timeout: apiTimeout})}
+		slack.OptionHTTPClient(&http.Client{Transport: apimetrics.Transport(tr, apimetrics.LastSegment, cfg.APICalls), Timeout: apiTimeout})}
 	if cfg.AppToken != "" {
 		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
 	}

@@ -3,6 +3,7 @@ package slack
 import (
 	"errors"
 	"fmt"
+	"github.com/hotline-dev/hotline/adapters/apimetrics"
 	"net/url"
 	"strings"
 	"time"
@@ -15,13 +16,14 @@ type Config struct {
 	AppToken      string // SLACK_APP_TOKEN (xapp-…): Socket Mode; empty: HTTP Events API only
 	SigningSecret string // SLACK_SIGNING_SECRET: verifies HTTPHandler requests
 
-	APIURL          string        // SLACK_API_URL, must end in "/"; default https://slack.com/api/
-	EditInterval    time.Duration // SLACK_EDIT_INTERVAL, default 1s
-	AllowedUsers    []string      // SLACK_ALLOWED_USERS (empty: everyone)
-	AllowedChannels []string      // SLACK_ALLOWED_CHANNELS (empty: every channel)
-	ListenChannels  []string      // top-level messages here start a conversation without a mention
-	SlashCommand    string        // default "/agent"
-	AllowBots       bool          // answer other bots' messages (never our own)
+	APIURL          string              // SLACK_API_URL, must end in "/"; default https://slack.com/api/
+	EditInterval    time.Duration       // SLACK_EDIT_INTERVAL, default 1s
+	AllowedUsers    []string            // SLACK_ALLOWED_USERS (empty: everyone)
+	AllowedChannels []string            // SLACK_ALLOWED_CHANNELS (empty: every channel)
+	ListenChannels  []string            // top-level messages here start a conversation without a mention
+	SlashCommand    string              // default "/agent"
+	AllowBots       bool                // answer other bots' messages (never our own)
+	APICalls        apimetrics.Observer // optional: told of every Web API call (metrics)
 }
 
 // DefaultAPIURL is Slack's own Web API base.

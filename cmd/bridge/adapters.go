@@ -18,6 +18,7 @@ func (b *bridge) addAdapters(stdin io.Reader, stdout io.Writer) error {
 			APIURL: c.SlackAPIURL, EditInterval: c.SlackEditInterval,
 			AllowedUsers: c.SlackAllowedUsers, AllowedChannels: c.SlackAllowedChannels,
 			ListenChannels: c.SlackListenChannels, SlashCommand: c.SlackSlashCommand,
+			APICalls: func(m string, s int) { b.metrics.APICall("slack", m, s) },
 		}, b.router, b.log.WithField("platform", "slack"))
 		if err != nil {
 			return err
@@ -33,6 +34,7 @@ func (b *bridge) addAdapters(stdin io.Reader, stdout io.Writer) error {
 			APIURL: c.DiscordAPIURL, EditInterval: c.DiscordEditInterval,
 			AllowedUsers: c.DiscordAllowedUsers, AllowedRoles: c.DiscordAllowedRoles,
 			AllowedChannels: c.DiscordAllowedChannels, ListenChannels: c.DiscordListenChannels,
+			APICalls: func(m string, s int) { b.metrics.APICall("discord", m, s) },
 		}, b.router, b.log.WithField("platform", "discord"))
 		if err != nil {
 			return err

@@ -64,6 +64,12 @@ func TestFullRunKeepsSecretsFromAgentAndLogs(t *testing.T) {
 	}, 30*time.Second) {
 		t.Fatalf("no reply in the thread: %+v\n%s", fake.Messages("C1"), b.logs())
 	}
+	_, m := get(t, "http://"+b.addr+"/metrics")
+	for _, want := range []string{`hotline_platform_api_calls_total{method="auth.test",platform="slack",status="200"}`, `hotline_platform_api_calls_total{method="chat.postMessage",platform="slack",status="200"}`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	b.signal(syscall.SIGTERM)
 	if code := b.wait(); code != 0 {
 		t.Fatalf("exit %d", code)
