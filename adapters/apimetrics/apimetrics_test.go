@@ -31,9 +31,9 @@ func TestCountsMethodAndStatus(t *testing.T) {
 
 func TestRouteHidesIDsAndTokens(t *testing.T) {
 	for path, want := range map[string]string{
-		"/api/v9/channels/123/messages/456":                   "PATCH /channels/{id}/messages/{id}",
+		"/api/v9/channels/123/messages/456":                    "PATCH /channels/{id}/messages/{id}",
 		"/api/v9/webhooks/789/secret-token/messages/@original": "PATCH /webhooks/{id}/{id}/messages/@original",
-		"/api/v9/interactions/111/tok/callback":               "PATCH /interactions/{id}/{id}/callback",
+		"/api/v9/interactions/111/tok/callback":                "PATCH /interactions/{id}/{id}/callback",
 	} {
 		r := httptest.NewRequest("PATCH", path, nil)
 		if got := Route(r); got != want {
