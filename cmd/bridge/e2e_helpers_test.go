@@ -2,14 +2,12 @@ package main
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hotline-dev/hotline/internal/testbin"
+	"github.com/hotline-dev/hotline/internal/testenv"
 )
 
 var bridgeBin struct {
@@ -183,28 +182,8 @@ func (r *running) wait() int {
 	return r.cmd.ProcessState.ExitCode()
 }
 
-// agentsUsing lists live processes whose environment has HOME=home: the
-// agents of one test, wherever they were reparented.
-func agentsUsing(home string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if err != nil || !strings.Contains("\x00"+string(env)+"\x00", "\x00HOME="+home+"\x00") {
-			continue
-		}
-		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(st), ") Z ") {
-			if strings.Contains(string(st), "(mockcli)") {
-				out = append(out, pid)
-			}
-		}
-	}
-	return out
-}
+// agentsUsing lists this test's live agents.
+func agentsUsing(home string) []int { return testenv.Agents(home) }
 
 func waitNoAgents(t *testing.T, home string) {
 	t.Helper()
