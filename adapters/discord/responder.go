@@ -220,10 +220,24 @@ func (r *responder) Done(res core.Result) {
 		// messages: say so instead of leaving the thread silent.
 		r.a.say(ctx, r.channel, "(the agent finished without a text reply)")
 	}
+	marker := emojiDone
 	if res.IsError {
-		r.react(ctx, emojiError)
-	} else {
-		r.react(ctx, emojiDone)
+		marker = emojiError
+	}
+	r.reactLater(marker)
+}
+
+// reactLater sets the final marker without holding up the thread's next
+// turn: Discord allows one reaction per 200 ms per channel, so with many
+// threads in one channel a synchronous marker would delay every reply.
+func (r *responder) reactLater(emoji string) {
+	do := func() {
+		ctx, cancel := detached()
+		defer cancel()
+		r.react(ctx, emoji)
+	}
+	if !r.a.goTracked(do) {
+		do() // shutting down: deliver it here
 	}
 }
 
@@ -234,7 +248,7 @@ func (r *responder) Failed(err error) {
 	ctx, cancel := detached()
 	defer cancel()
 	r.a.say(ctx, r.channel, emojiError+" "+err.Error())
-	r.react(ctx, emojiError)
+	r.reactLater(emojiError)
 }
 
 func (r *responder) unreact(ctx context.Context, emoji string) {
