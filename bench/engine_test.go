@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,8 +88,13 @@ func (nop) Approve(ctx context.Context, _ core.Approval) (core.Decision, error) 
 func (n nop) Done(r core.Result) { n.done <- nil }
 func (n nop) Failed(err error)   { n.done <- err }
 
+var msgSeq atomic.Int64
+
+// routerTurn sends one message with a platform message id, as adapters do,
+// so the turn pays for the in-flight record write like a real one.
 func routerTurn(tb testing.TB, r *core.Router, key, text string, resp nop) {
-	if err := r.Submit(context.Background(), core.Inbound{Key: key, Text: text, Reply: resp}); err != nil {
+	id := strconv.FormatInt(msgSeq.Add(1), 10)
+	if err := r.Submit(context.Background(), core.Inbound{Key: key, Text: text, MessageID: id, Reply: resp}); err != nil {
 		tb.Fatal(err)
 	}
 	if err := <-resp.done; err != nil {
