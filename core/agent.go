@@ -232,7 +232,7 @@ func (s *session) forget() {
 // reset forgets the conversation, now or after the running turn.
 func (s *session) reset() {
 	s.mu.Lock()
-	busy := s.cur != nil && s.running
+	busy := s.turning
 	if busy {
 		s.resetNext = true
 	}

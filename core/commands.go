@@ -47,7 +47,7 @@ func (r *Router) Command(ctx context.Context, key string, cmd Cmd) (string, erro
 		return "Nothing is running in this thread.", nil
 	}
 	s.mu.Lock()
-	busy := s.cur != nil
+	busy := s.turning
 	s.mu.Unlock()
 	s.reset()
 	if busy {
@@ -79,7 +79,7 @@ func (r *Router) status(ctx context.Context, key string) string {
 		state = fmt.Sprintf("warm (pid %d)", s.agent.PID())
 	}
 	work := "idle"
-	if s.cur != nil {
+	if s.turning {
 		work = "working on a message"
 	}
 	fmt.Fprintf(&b, "Agent: %s, %s, %d queued\nConversation: %s, %d turns", state, work, len(s.queue), orNone(s.rec.SessionID), s.rec.Turns)

@@ -34,6 +34,7 @@ type session struct {
 	queue     []*item
 	running   bool // a worker owns the session
 	cur       *item
+	turning   bool // a turn of cur is between its start and its end
 	agent     Agent
 	stopping  chan struct{} // closed when an eviction's Stop has finished
 	gone      bool          // removed from the router's map
@@ -130,7 +131,7 @@ func (s *session) dropQueued(err error) {
 // not end within StopGrace.
 func (s *session) interrupt(cause error) bool {
 	s.mu.Lock()
-	a, busy := s.agent, s.cur != nil
+	a, busy := s.agent, s.turning
 	if busy && s.stopCause == nil {
 		s.stopCause = cause
 	}
@@ -163,7 +164,7 @@ func (s *session) killIfStuck(a Agent, grace time.Duration) {
 			return
 		case <-t.C:
 			s.mu.Lock()
-			stuck := s.agent == a && s.cur != nil && s.stopCause != nil
+			stuck := s.agent == a && s.turning && s.stopCause != nil
 			s.mu.Unlock()
 			if stuck {
 				a.Kill()

@@ -32,6 +32,14 @@ func (r *Router) turn(s *session, it *item) {
 	tid := turnSeq.Add(1)
 	log := r.log.WithFields(map[string]any{"session_key": s.key, "turn_id": tid})
 	start := time.Now()
+	s.mu.Lock()
+	s.turning = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.turning = false
+		s.mu.Unlock()
+	}()
 
 	msg, skipped := toMessage(it.in)
 	if strings.TrimSpace(msg.Text) == "" && len(msg.Images) == 0 {
@@ -187,6 +195,7 @@ func (r *Router) finish(s *session, a Agent, it *item, res *proc.Result, err err
 		resp.Failed(&TurnError{Msg: "The turn failed: " + errText(err), Err: err})
 	}
 	s.mu.Lock()
+	s.turning = false // from here a reset or stop acts at once
 	reset := s.resetNext
 	s.resetNext = false
 	s.mu.Unlock()
