@@ -3,9 +3,8 @@ package drills
 import (
 	"context"
 	"fmt"
+	"github.com/hotline-dev/hotline/internal/testenv"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -203,25 +202,7 @@ func (c client) turn(thread, text string) (string, []string, string) {
 func echo(prompt string) string { return "ECHO: " + prompt }
 
 // agents lists live mockcli processes whose HOME is home.
-func agents(home string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil || !strings.Contains(string(st), "(mockcli)") || strings.Contains(string(st), ") Z ") {
-			continue
-		}
-		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if err == nil && strings.Contains("\x00"+string(env)+"\x00", "\x00HOME="+home+"\x00") {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
+func agents(home string) []int { return testenv.Agents(home) }
 
 // afterDrill is drill 7: no agent of home outlives the bridge, and no
 // goroutine outlives the drill (beyond those running before it).
