@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -29,20 +28,11 @@ const (
 // REST API. A thread opens with a mention in a channel (the adapter starts
 // a Discord thread, whose id is the message's) and continues inside it.
 func runDiscord(ctx context.Context, cfg Config) (res Result, err error) {
-	if err := cfg.defaults(); err != nil {
-		return res, err
-	}
-	dir, err := os.MkdirTemp("", "hotline-load-")
+	probe, r, done, err := setup(&cfg)
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(dir)
-	probe := newProbe()
-	r, err := Router(cfg.MockCLI, dir, cfg.Threads+1, nil)
-	if err != nil {
-		return res, err
-	}
-	defer func() { err = errors.Join(err, closeRouter(r)) }()
+	defer func() { err = errors.Join(err, done()) }()
 	srv := fakediscord.New()
 	defer srv.Close()
 	for t := 0; t < cfg.Threads; t += threadsPerChannel {
@@ -160,19 +150,8 @@ func (w *dwatcher) expect(p *pending) {
 	w.mu.Unlock()
 }
 
-func (w *dwatcher) run(ctx context.Context) {
-	t := time.NewTicker(2 * time.Millisecond)
-	defer t.Stop()
-	for {
-		w.scan()
-		select {
-		case <-ctx.Done():
-			w.scan()
-			return
-		case <-t.C:
-		}
-	}
-}
+// run polls until ctx ends.
+func (w *dwatcher) run(ctx context.Context) { poll(ctx, w.scan) }
 
 func (w *dwatcher) scan() {
 	w.mu.Lock()

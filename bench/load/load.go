@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotline-dev/hotline/adapters/slack"
 	"github.com/hotline-dev/hotline/adapters/slack/fakeslack"
+	"github.com/hotline-dev/hotline/core"
 )
 
 // Config is one load run.
@@ -76,21 +77,50 @@ func (cfg *Config) defaults() error {
 	return nil
 }
 
-func runSlack(ctx context.Context, cfg Config) (res Result, err error) {
+// setup applies cfg's defaults and starts the router over mockcli agents in
+// a temporary directory; done closes the router and removes the directory.
+func setup(cfg *Config) (*probe, *core.Router, func() error, error) {
 	if err := cfg.defaults(); err != nil {
-		return res, err
+		return nil, nil, nil, err
 	}
 	dir, err := os.MkdirTemp("", "hotline-load-")
 	if err != nil {
-		return res, err
+		return nil, nil, nil, err
 	}
-	defer os.RemoveAll(dir)
-	probe := newProbe()
 	r, err := Router(cfg.MockCLI, dir, cfg.Threads+1, nil)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, nil, err
+	}
+	done := func() error {
+		err := closeRouter(r)
+		os.RemoveAll(dir)
+		return err
+	}
+	return newProbe(), r, done, nil
+}
+
+// poll calls scan every 2 ms until ctx ends, and once more after.
+func poll(ctx context.Context, scan func()) {
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for {
+		scan()
+		select {
+		case <-ctx.Done():
+			scan()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func runSlack(ctx context.Context, cfg Config) (res Result, err error) {
+	probe, r, done, err := setup(&cfg)
 	if err != nil {
 		return res, err
 	}
-	defer func() { err = errors.Join(err, closeRouter(r)) }()
+	defer func() { err = errors.Join(err, done()) }()
 	fake := fakeslack.New(fakeslack.Options{})
 	defer fake.Close()
 	eng := &probeEngine{Router: r, p: probe}

@@ -45,19 +45,7 @@ func (w *watcher) expect(p *pending) {
 }
 
 // run polls until ctx ends.
-func (w *watcher) run(ctx context.Context) {
-	t := time.NewTicker(2 * time.Millisecond)
-	defer t.Stop()
-	for {
-		w.scan()
-		select {
-		case <-ctx.Done():
-			w.scan()
-			return
-		case <-t.C:
-		}
-	}
-}
+func (w *watcher) run(ctx context.Context) { poll(ctx, w.scan) }
 
 func (w *watcher) scan() {
 	w.mu.Lock()
