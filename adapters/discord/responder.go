@@ -102,10 +102,17 @@ func (r *responder) typing(stop chan struct{}) {
 	}()
 	t := time.NewTicker(typingEvery)
 	defer t.Stop()
+	// The first request always completes (within a bound), so every turn
+	// shows typing at least once however fast it ends; later ones are cut
+	// short when the turn ends.
+	first, firstCancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer firstCancel()
+	reqCtx := first
 	for {
-		if err := r.a.sess.ChannelTyping(r.channel, discordgo.WithContext(ctx)); err != nil && ctx.Err() == nil {
+		if err := r.a.sess.ChannelTyping(r.channel, discordgo.WithContext(reqCtx)); err != nil && reqCtx.Err() == nil {
 			r.log.WithError(err).Debug("discord: typing indicator failed")
 		}
+		reqCtx = ctx
 		select {
 		case <-stop:
 			return
