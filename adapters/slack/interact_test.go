@@ -177,6 +177,10 @@ func TestUnlistedUserRefusedOnce(t *testing.T) {
 	if subs := eng.submitted(); len(subs) != 1 || subs[0].Author != user {
 		t.Fatalf("submitted %+v, want only the allowed user's", subs)
 	}
+	// The refusal goes out on the side pool, so it may land after the
+	// allowed reply; both refusals were judged before the allowed mention
+	// was dispatched, so once one has arrived a second would already be queued.
+	h.waitCount("chat.postEphemeral", 1)
 	eph := callsOf(h.fake.Calls(), "chat.postEphemeral")
 	if len(eph) != 1 || eph[0].Form.Get("user") != "U0EVE" || !strings.Contains(eph[0].Form.Get("text"), "not allowed") {
 		t.Fatalf("want exactly one refusal to U0EVE, got %+v", eph)
