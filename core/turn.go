@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/hotline-dev/hotline/proc"
 	"github.com/hotline-dev/hotline/sessionstore"
 	"github.com/hotline-dev/hotline/waf"
@@ -26,11 +28,23 @@ var errStopped = errors.New("stopped")
 
 var turnSeq atomic.Uint64
 
+// turnLog names a turn in log lines. Its fields are built only when a line
+// is written: most turns write none.
+type turnLog struct {
+	base logrus.FieldLogger
+	key  string
+	id   uint64
+}
+
+func (l turnLog) entry() logrus.FieldLogger {
+	return l.base.WithFields(logrus.Fields{"session_key": l.key, "turn_id": l.id})
+}
+
 // turn runs one message through the session's agent.
 func (r *Router) turn(s *session, it *item) {
 	resp := it.in.Reply
 	tid := turnSeq.Add(1)
-	log := r.log.WithFields(map[string]any{"session_key": s.key, "turn_id": tid})
+	log := turnLog{r.log, s.key, tid}
 	start := time.Now()
 	s.mu.Lock()
 	s.turning = true
@@ -48,7 +62,7 @@ func (r *Router) turn(s *session, it *item) {
 	}
 	a, resumed, err := r.ensureAgent(s, resp)
 	if err != nil {
-		log.WithError(err).Error("agent start failed")
+		log.entry().WithError(err).Error("agent start failed")
 		r.cfg.Observer.TurnDone("spawn_error", time.Since(start))
 		resp.Failed(&TurnError{Msg: "Could not start the agent: " + err.Error(), Err: err})
 		return
@@ -63,7 +77,7 @@ func (r *Router) turn(s *session, it *item) {
 	}
 	res, err := r.run(s, a, msg, resp, start)
 	if resumed && resumeLost(res, err) {
-		log.Warn("resume failed; starting a new conversation")
+		log.entry().Warn("resume failed; starting a new conversation")
 		s.forget()
 		if a, _, err = r.ensureAgent(s, resp); err == nil {
 			resp.Notice("The earlier conversation in this thread could not be restored; this message starts a new one.")
@@ -161,10 +175,7 @@ func resumeLost(res *proc.Result, err error) bool {
 }
 
 // finish reports the turn's end and records it.
-func (r *Router) finish(s *session, a Agent, it *item, res *proc.Result, err error, start time.Time, log interface {
-	Warn(...any)
-	Info(...any)
-}) {
+func (r *Router) finish(s *session, a Agent, it *item, res *proc.Result, err error, start time.Time, log turnLog) {
 	resp := it.in.Reply
 	s.mu.Lock()
 	cause := s.stopCause
@@ -182,7 +193,7 @@ func (r *Router) finish(s *session, a Agent, it *item, res *proc.Result, err err
 		resp.Failed(cause)
 	case errors.Is(err, proc.ErrExited):
 		r.cfg.Observer.TurnDone("crash", d)
-		log.Warn("agent exited mid-turn: ", err)
+		log.entry().Warn("agent exited mid-turn: ", err)
 		r.afterFailure(s, a)
 		resp.Failed(&TurnError{Msg: "The agent process exited unexpectedly; your next message starts it again and continues the conversation.", Err: err})
 	case cause != nil:

@@ -1,10 +1,9 @@
 package proc
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
-	"io"
+	"sync"
 )
 
 // ErrLineTooLong is returned by a Turn when the agent wrote a stdout line
@@ -16,42 +15,123 @@ var ErrLineTooLong = errors.New("proc: agent stdout line longer than 64 MB")
 // lineLimit is read once per Process; tests lower it.
 var lineLimit = maxLineBytes
 
-// lineTooLong reports a discarded line and whether it held a result.
-type lineTooLong struct{ result bool }
+// lineBufs holds the buffers of lines that span reads. They go back as soon
+// as the line has been handled, so an agent waiting for output keeps none.
+var lineBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-func (e *lineTooLong) Error() string { return ErrLineTooLong.Error() }
-func (e *lineTooLong) Unwrap() error { return ErrLineTooLong }
+// splitter cuts a byte stream into lines. A line inside one chunk is handed
+// out as a slice of that chunk; only a line that spans chunks is copied.
+// Lines (without "\n" or "\r\n") and the slices into them are valid only
+// during the callback.
+type splitter struct {
+	limit   int
+	line    func([]byte)
+	tooLong func(result bool) // a line over limit was discarded
 
-// readLine returns the next line without its newline. Short lines are
-// slices of br's buffer; long ones are accumulated in *acc, which is reused.
-func readLine(br *bufio.Reader, acc *[]byte, limit int) ([]byte, error) {
-	line, err := br.ReadSlice('\n')
+	pending   *[]byte // the start of a line that spans chunks, or nil
+	discard   bool    // skipping the rest of an over-long line
+	sawResult bool    // the discarded line carried resultMark
+	tail      []byte  // the discarded part's last bytes, for a split mark
+}
+
+// feed consumes one chunk.
+func (s *splitter) feed(chunk []byte) {
+	for len(chunk) > 0 {
+		i := bytes.IndexByte(chunk, '\n')
+		if i < 0 {
+			s.carry(chunk)
+			return
+		}
+		s.complete(chunk[:i])
+		chunk = chunk[i+1:]
+	}
+}
+
+// end hands out a last line that had no newline.
+func (s *splitter) end() {
 	switch {
-	case err == nil:
-		return trimEOL(line), nil
-	case errors.Is(err, io.EOF) && len(line) > 0:
-		return trimEOL(line), nil // last line without newline
-	case !errors.Is(err, bufio.ErrBufferFull):
-		return nil, err
+	case s.discard:
+		s.endDiscard()
+	case s.pending != nil:
+		s.emit(*s.pending)
+		s.release()
 	}
-	buf := append((*acc)[:0], line...)
-	for {
-		line, err = br.ReadSlice('\n')
-		if len(buf)+len(line) > limit {
-			saw := bytes.Contains(buf, resultMark) || containsAcross(tailOf(buf), line)
-			tail := tailOf(line)
-			*acc = nil
-			return nil, discardLine(br, err, saw, tail)
-		}
-		buf = append(buf, line...)
-		*acc = buf
-		switch {
-		case err == nil || errors.Is(err, io.EOF):
-			return trimEOL(buf), nil
-		case !errors.Is(err, bufio.ErrBufferFull):
-			return nil, err
-		}
+}
+
+// complete ends the current line with part.
+func (s *splitter) complete(part []byte) {
+	switch {
+	case s.discard:
+		s.skip(part)
+		s.endDiscard()
+	case s.pending == nil && len(part) > s.limit:
+		s.tooLong(bytes.Contains(part, resultMark))
+	case s.pending == nil:
+		s.emit(part)
+	case len(*s.pending)+len(part) > s.limit:
+		saw := bytes.Contains(*s.pending, resultMark) || containsAcross(tailOf(*s.pending), part)
+		s.release()
+		s.tooLong(saw)
+	default:
+		*s.pending = append(*s.pending, part...)
+		s.emit(*s.pending)
+		s.release()
 	}
+}
+
+// carry keeps the start of a line whose end is in a later chunk.
+func (s *splitter) carry(part []byte) {
+	if s.discard {
+		s.skip(part)
+		return
+	}
+	n := len(part)
+	if s.pending != nil {
+		n += len(*s.pending)
+	}
+	if n > s.limit {
+		s.discard, s.tail = true, nil
+		if s.pending != nil {
+			s.sawResult = bytes.Contains(*s.pending, resultMark)
+			s.tail = tailOf(*s.pending)
+			s.release()
+		}
+		s.skip(part)
+		return
+	}
+	if s.pending == nil {
+		s.pending = lineBufs.Get().(*[]byte)
+		*s.pending = (*s.pending)[:0]
+	}
+	*s.pending = append(*s.pending, part...)
+}
+
+func (s *splitter) skip(part []byte) {
+	if !s.sawResult {
+		s.sawResult = containsAcross(s.tail, part)
+		s.tail = tailOf(part)
+	}
+}
+
+func (s *splitter) endDiscard() {
+	saw := s.sawResult
+	s.discard, s.sawResult, s.tail = false, false, nil
+	s.tooLong(saw)
+}
+
+func (s *splitter) emit(line []byte) {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	s.line(line)
+}
+
+// release gives the pending buffer back; a huge one is left to the GC.
+func (s *splitter) release() {
+	if cap(*s.pending) <= keepLineBuf {
+		lineBufs.Put(s.pending)
+	}
+	s.pending = nil
 }
 
 // resultMark can only occur in raw stream-json as a real member: inside a
@@ -72,26 +152,4 @@ func tailOf(b []byte) []byte {
 func containsAcross(tail, chunk []byte) bool {
 	joined := append(tail, chunk[:min(len(chunk), len(resultMark)-1)]...)
 	return bytes.Contains(joined, resultMark) || bytes.Contains(chunk, resultMark)
-}
-
-// discardLine skips the rest of an over-long line, noting whether it
-// carried resultMark.
-func discardLine(br *bufio.Reader, err error, sawResult bool, tail []byte) error {
-	for errors.Is(err, bufio.ErrBufferFull) {
-		var chunk []byte
-		chunk, err = br.ReadSlice('\n')
-		if !sawResult {
-			sawResult = containsAcross(tail, chunk)
-			tail = tailOf(chunk)
-		}
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	return &lineTooLong{result: sawResult}
-}
-
-func trimEOL(b []byte) []byte {
-	b = bytes.TrimSuffix(b, []byte{'\n'})
-	return bytes.TrimSuffix(b, []byte{'\r'})
 }

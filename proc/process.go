@@ -206,7 +206,9 @@ func (p *Process) spawn() error {
 	p.ioWG.Add(2)
 	go p.readStdout()
 	go p.readStderr()
-	go p.wait()
+	if !exits.watch(p) {
+		go p.wait()
+	}
 	return nil
 }
 

@@ -33,24 +33,22 @@ type userLineJSON struct {
 }
 
 func userLine(msg UserMessage) ([]byte, error) {
-	var l userLineJSON
-	l.Type, l.Message.Role = "user", "user"
 	if len(msg.Images) == 0 {
-		l.Message.Content = msg.Text
-	} else {
-		blocks := make([]contentBlock, 0, len(msg.Images)+1)
-		for i, im := range msg.Images {
-			if im.MediaType == "" || len(im.Data) == 0 {
-				return nil, fmt.Errorf("proc: image %d has no media type or no data", i)
-			}
-			blocks = append(blocks, contentBlock{Type: "image",
-				Source: &imageSource{Type: "base64", MediaType: im.MediaType, Data: im.Data}})
-		}
-		if msg.Text != "" {
-			blocks = append(blocks, contentBlock{Type: "text", Text: msg.Text})
-		}
-		l.Message.Content = blocks
+		return textLine(msg.Text), nil
 	}
+	blocks := make([]contentBlock, 0, len(msg.Images)+1)
+	for i, im := range msg.Images {
+		if im.MediaType == "" || len(im.Data) == 0 {
+			return nil, fmt.Errorf("proc: image %d has no media type or no data", i)
+		}
+		blocks = append(blocks, contentBlock{Type: "image",
+			Source: &imageSource{Type: "base64", MediaType: im.MediaType, Data: im.Data}})
+	}
+	if msg.Text != "" {
+		blocks = append(blocks, contentBlock{Type: "text", Text: msg.Text})
+	}
+	var l userLineJSON
+	l.Type, l.Message.Role, l.Message.Content = "user", "user", blocks
 	return marshalLine(l)
 }
 

@@ -1,11 +1,9 @@
 package proc
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"time"
@@ -13,9 +11,10 @@ import (
 
 const (
 	maxLineBytes   = 64 << 20 // longest stdout line kept; longer is an error
-	readBufBytes   = 8 << 10  // small: it is held by every warm agent; longer lines accumulate
-	keepLineBuf    = 1 << 20  // a bigger accumulation buffer is dropped after use
+	readBufBytes   = 32 << 10 // pooled: held only while a chunk is handled
+	keepLineBuf    = 1 << 20  // a bigger line buffer is left to the GC after use
 	maxStderrBytes = 2 << 10  // a longer stderr line is truncated
+	maxStderrLine  = 64 << 10 // a longer stderr line is dropped
 )
 
 // turn connects the reader to one Turn call. The reader calls h itself,
@@ -135,38 +134,30 @@ func (p *Process) writeFailed(ctx context.Context, err error) error {
 // readStdout is the one reader of the agent's stdout. It ends on EOF.
 func (p *Process) readStdout() {
 	defer p.ioWG.Done()
-	br := bufio.NewReaderSize(p.stdoutR, readBufBytes)
-	limit := p.lineLimit
 	var (
-		ev  Event
-		c   ctlInfo
-		acc []byte
+		ev Event
+		c  ctlInfo
 	)
-	for {
-		line, err := readLine(br, &acc, limit)
-		var tl *lineTooLong
-		if errors.As(err, &tl) {
-			p.log.WithField("result", tl.result).Error("agent wrote an over-long stdout line; discarded")
-			p.deliverErr(ErrLineTooLong, tl.result)
-			continue
+	sp := splitter{limit: p.lineLimit}
+	sp.line = func(line []byte) {
+		if len(line) == 0 {
+			return
 		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) {
-				p.log.WithError(err).Warn("reading agent stdout")
-			}
-			break
+		if perr := parseLine(line, &ev, &c); perr != nil {
+			p.log.WithError(perr).WithField("line", prefix(line, 200)).Warn("unparsable agent stdout line")
+			return
 		}
-		if len(line) > 0 {
-			if perr := parseLine(line, &ev, &c); perr != nil {
-				p.log.WithError(perr).WithField("line", prefix(line, 200)).Warn("unparsable agent stdout line")
-			} else {
-				p.dispatch(line, &ev, &c)
-			}
-		}
-		if cap(acc) > keepLineBuf {
-			acc = nil
-		}
+		p.dispatch(line, &ev, &c)
 	}
+	sp.tooLong = func(result bool) {
+		p.log.WithField("result", result).Error("agent wrote an over-long stdout line; discarded")
+		p.deliverErr(ErrLineTooLong, result)
+	}
+	err := readChunks(p.stdoutR, sp.feed)
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		p.log.WithError(err).Warn("reading agent stdout")
+	}
+	sp.end()
 	p.afterEOF()
 }
 
@@ -235,19 +226,16 @@ func (p *Process) deliverErr(err error, endsTurn bool) {
 // readStderr logs the agent's stderr and keeps its tail for errors.
 func (p *Process) readStderr() {
 	defer p.ioWG.Done()
-	br := bufio.NewReaderSize(p.stderrR, maxStderrBytes)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			s := string(trimEOL(line))
-			for errors.Is(err, bufio.ErrBufferFull) { // truncated: skip the rest
-				_, err = br.ReadSlice('\n')
-			}
-			p.stderr.add(s)
-			p.log.WithField("stream", "stderr").Warn(s)
+	sp := splitter{limit: maxStderrLine}
+	sp.line = func(line []byte) {
+		if len(line) > maxStderrBytes {
+			line = line[:maxStderrBytes] // truncated: the rest is dropped
 		}
-		if err != nil {
-			return
-		}
+		s := string(line)
+		p.stderr.add(s)
+		p.log.WithField("stream", "stderr").Warn(s)
 	}
+	sp.tooLong = func(bool) { p.log.WithField("stream", "stderr").Warn("(over-long stderr line dropped)") }
+	_ = readChunks(p.stderrR, sp.feed)
+	sp.end()
 }

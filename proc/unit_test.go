@@ -1,10 +1,7 @@
 package proc
 
 import (
-	"bufio"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,53 +73,45 @@ func TestStartRejects(t *testing.T) {
 	}
 }
 
-func TestReadLine(t *testing.T) {
-	long := strings.Repeat("x", 100)
-	in := "short\n" + long + "\n" + strings.Repeat("y", 300) + "\nafter\r\nlast"
-	br := bufio.NewReaderSize(strings.NewReader(in), 16)
-	var acc []byte
-	var got []string
-	var tooLong int
-	for {
-		line, err := readLine(br, &acc, 200)
-		if errors.Is(err, ErrLineTooLong) {
-			tooLong++
-			continue
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, string(line))
+// splitLines feeds in to a splitter in chunks of n bytes.
+func splitLines(in string, n, limit int) (lines []string, tooLong []bool) {
+	sp := splitter{limit: limit,
+		line:    func(l []byte) { lines = append(lines, string(l)) },
+		tooLong: func(r bool) { tooLong = append(tooLong, r) }}
+	for len(in) > 0 {
+		k := min(n, len(in))
+		sp.feed([]byte(in[:k]))
+		in = in[k:]
 	}
-	if want := []string{"short", long, "after", "last"}; !slices.Equal(got, want) || tooLong != 1 {
-		t.Fatalf("lines %q, too long %d", got, tooLong)
+	sp.end()
+	return lines, tooLong
+}
+
+func TestSplitter(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	in := "short\n" + long + "\n" + strings.Repeat("y", 300) + "\nafter\r\n\nlast"
+	for _, n := range []int{1, 7, 16, 150, 1000} {
+		got, tooLong := splitLines(in, n, 200)
+		if want := []string{"short", long, "after", "", "last"}; !slices.Equal(got, want) || len(tooLong) != 1 {
+			t.Fatalf("chunks of %d: lines %q, too long %v", n, got, tooLong)
+		}
+	}
+	// An over-long last line without a newline is still reported.
+	if got, tooLong := splitLines("a\n"+strings.Repeat("z", 300), 16, 200); !slices.Equal(got, []string{"a"}) || len(tooLong) != 1 {
+		t.Fatalf("unterminated long line: %q %v", got, tooLong)
 	}
 }
 
-func TestReadLineTooLongResult(t *testing.T) {
+func TestSplitterTooLongResult(t *testing.T) {
 	for _, at := range []int{0, 5, 13, 14, 15, 16, 17, 150} {
-		pad := strings.Repeat("z", at)
-		in := `{"x":"` + pad + `",` + string(resultMark) + `,"r":"` + strings.Repeat("r", 300) + "\"}\n" +
-			`{"type":"assistant","t":"` + strings.Repeat("a", 300) + "\"}\nok\n"
-		br := bufio.NewReaderSize(strings.NewReader(in), 16)
-		var acc []byte
-		var flags []bool
-		for {
-			line, err := readLine(br, &acc, 100)
-			var tl *lineTooLong
-			if errors.As(err, &tl) {
-				flags = append(flags, tl.result)
-				continue
+		for _, n := range []int{16, 1000} {
+			pad := strings.Repeat("z", at)
+			in := `{"x":"` + pad + `",` + string(resultMark) + `,"r":"` + strings.Repeat("r", 300) + "\"}\n" +
+				`{"type":"assistant","t":"` + strings.Repeat("a", 300) + "\"}\nok\n"
+			lines, flags := splitLines(in, n, 100)
+			if !slices.Equal(flags, []bool{true, false}) || !slices.Equal(lines, []string{"ok"}) {
+				t.Errorf("offset %d, chunks of %d: result flags %v, lines %q", at, n, flags, lines)
 			}
-			if err != nil || string(line) == "ok" {
-				break
-			}
-		}
-		if !slices.Equal(flags, []bool{true, false}) {
-			t.Errorf("offset %d: result flags %v", at, flags)
 		}
 	}
 }

@@ -1,0 +1,65 @@
+package proc
+
+import (
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// readBufs are the buffers pipe reads land in. A reader takes one only
+// once its pipe has data and gives it back after handling the chunk: a
+// warm agent that waits for its next message holds no read buffer.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufBytes); return &b }}
+
+// readChunks calls fn with each chunk read from the pipe f until EOF or a
+// read error, which it returns (nil for EOF). chunk is valid only during
+// fn. f must be a pollable pipe (os.Pipe); its read deadline applies.
+func readChunks(f *os.File, fn func(chunk []byte)) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	for {
+		var (
+			buf  *[]byte
+			n    int
+			rerr error
+		)
+		err := rc.Read(func(fd uintptr) bool {
+			if buf == nil {
+				buf = readBufs.Get().(*[]byte)
+			}
+			for {
+				n, rerr = syscall.Read(int(fd), *buf)
+				if rerr != syscall.EINTR {
+					break
+				}
+			}
+			if rerr == syscall.EAGAIN {
+				readBufs.Put(buf) // wait for data without holding it
+				buf = nil
+				return false
+			}
+			return true
+		})
+		if err == nil {
+			err = rerr
+		}
+		if err == nil && n == 0 {
+			err = io.EOF
+		}
+		if err != nil {
+			if buf != nil {
+				readBufs.Put(buf)
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		fn((*buf)[:n])
+		readBufs.Put(buf)
+	}
+}
