@@ -192,16 +192,23 @@ func (r *Router) Sessions() int {
 	return len(r.slots)
 }
 
-// Known reports whether key has a session, warm or in the store.
-func (r *Router) Known(ctx context.Context, key string) bool {
+// Known reports whether key has a session, warm or in the store. An error
+// means the store could not answer: the key may or may not be known.
+func (r *Router) Known(ctx context.Context, key string) (bool, error) {
 	r.mu.Lock()
 	_, ok := r.sessions[key]
 	r.mu.Unlock()
 	if ok {
-		return true
+		return true, nil
 	}
 	rec, err := r.cfg.Store.Get(ctx, key)
-	return err == nil && rec.State != sessionstore.StateReset
+	switch {
+	case errors.Is(err, sessionstore.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return rec.State != sessionstore.StateReset, nil
 }
 
 // Close stops taking messages, lets running turns finish until ctx ends,

@@ -174,7 +174,9 @@ func resumeLost(res *proc.Result, err error) bool {
 	return res.IsError && res.NumTurns == 0 && res.Subtype == "error_during_execution" && len(res.Errors) > 0
 }
 
-// finish reports the turn's end and records it.
+// finish records the turn's end and then reports it, so that whatever the
+// user does on seeing the reply (status, reset, the next message) finds
+// the session already past this turn.
 func (r *Router) finish(s *session, a Agent, it *item, res *proc.Result, err error, start time.Time, log turnLog) {
 	resp := it.in.Reply
 	s.mu.Lock()
@@ -182,34 +184,38 @@ func (r *Router) finish(s *session, a Agent, it *item, res *proc.Result, err err
 	s.rec.InFlight = "" // the user hears the end of this turn below
 	s.mu.Unlock()
 	d := time.Since(start)
+	var fail error
 	switch {
 	case err == nil && res != nil && (cause == nil || errors.Is(cause, errStopped)):
 		r.cfg.Observer.TurnDone(outcome(res, cause), d)
-		resp.Done(Result{Text: res.Text, IsError: res.IsError, SessionID: res.SessionID, Duration: d, Interrupted: cause != nil})
 		r.recordTurn(s, a)
 	case cause != nil && !errors.Is(cause, errStopped):
 		r.cfg.Observer.TurnDone("interrupted", d)
-		r.afterFailure(s, a)
-		resp.Failed(cause)
+		fail = cause
 	case errors.Is(err, proc.ErrExited):
 		r.cfg.Observer.TurnDone("crash", d)
 		log.entry().Warn("agent exited mid-turn: ", err)
-		r.afterFailure(s, a)
-		resp.Failed(&TurnError{Msg: "The agent process exited unexpectedly; your next message starts it again and continues the conversation.", Err: err})
+		fail = &TurnError{Msg: "The agent process exited unexpectedly; your next message starts it again and continues the conversation.", Err: err}
 	case cause != nil:
 		r.cfg.Observer.TurnDone("stopped", d)
-		r.afterFailure(s, a)
-		resp.Failed(&TurnError{Msg: "Stopped.", Err: err})
+		fail = &TurnError{Msg: "Stopped.", Err: err}
 	default:
 		r.cfg.Observer.TurnDone("error", d)
+		fail = &TurnError{Msg: "The turn failed: " + errText(err), Err: err}
+	}
+	if fail != nil {
 		r.afterFailure(s, a)
-		resp.Failed(&TurnError{Msg: "The turn failed: " + errText(err), Err: err})
 	}
 	s.mu.Lock()
 	s.turning = false // from here a reset or stop acts at once
 	reset := s.resetNext
 	s.resetNext = false
 	s.mu.Unlock()
+	if fail != nil {
+		resp.Failed(fail)
+	} else {
+		resp.Done(Result{Text: res.Text, IsError: res.IsError, SessionID: res.SessionID, Duration: d, Interrupted: cause != nil})
+	}
 	if reset {
 		s.forget()
 	}

@@ -98,6 +98,10 @@ func TestE2ERateLimitedEdit(t *testing.T) {
 		want = append(want, "tok"+strconv.Itoa(i))
 	}
 	h.waitContents(thread, strings.Join(want, " "))
+	// The fake changes a message before it logs the call that changed it,
+	// so the edit that shows the final text may not be in the log yet; the
+	// done marker is set only after the reply's last call has returned.
+	h.until("done marker", func([]fakediscord.Call) bool { return h.finished(thread) })
 	calls := h.srv.Calls()
 	var limited, after int
 	for _, c := range calls {

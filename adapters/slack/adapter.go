@@ -36,9 +36,10 @@ type Engine interface {
 }
 
 // knower is optionally implemented by the Engine: whether the session store
-// knows a conversation, so threads survive the adapter's memory.
+// knows a conversation, so threads survive the adapter's memory. An error
+// means the store could not tell.
 type knower interface {
-	Known(ctx context.Context, key string) bool
+	Known(ctx context.Context, key string) (bool, error)
 }
 
 const (

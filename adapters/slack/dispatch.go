@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"github.com/slack-go/slack"
 
 	"github.com/hotline-dev/hotline/core"
 )
@@ -16,6 +17,9 @@ const (
 	// knownTimeout bounds the session-store lookup for unknown threads; it
 	// runs on the ordered dispatcher, so a slow store must not stall it long.
 	knownTimeout = 2 * time.Second
+	// repliesTimeout bounds the conversations.replies fallback when the
+	// store cannot answer (same reason).
+	repliesTimeout = 5 * time.Second
 )
 
 // sessionKey names a conversation: slack:<team>:<channel>:<thread ts>.
@@ -114,13 +118,51 @@ func (a *Adapter) isTurn(ctx context.Context, ev event, key, botUser string) boo
 	if _, ok := a.threads.Get(key); ok {
 		return true
 	}
-	if k, ok := a.eng.(knower); ok {
-		kctx, cancel := context.WithTimeout(ctx, knownTimeout)
-		defer cancel()
-		if k.Known(kctx, key) {
-			a.threads.Put(key, struct{}{})
-			return true
+	k, ok := a.eng.(knower)
+	if !ok {
+		return false
+	}
+	kctx, cancel := context.WithTimeout(ctx, knownTimeout)
+	defer cancel()
+	known, err := k.Known(kctx, key)
+	if err != nil {
+		// The store is down or slow: ask Slack whether we spoke in this
+		// thread rather than ignore a conversation's next message.
+		known = a.botInThread(ctx, ev.Channel, ev.ThreadTS, key, err)
+	}
+	if known {
+		a.threads.Put(key, struct{}{})
+	}
+	return known
+}
+
+// botInThread reports whether the bot has a message in the thread, from
+// conversations.replies; it stands in for the session store when that
+// cannot answer.
+func (a *Adapter) botInThread(ctx context.Context, channel, thread, key string, storeErr error) bool {
+	a.mu.Lock()
+	botUser, botID := a.botUser, a.botID
+	a.mu.Unlock()
+	log := a.log.WithFields(logrus.Fields{"session_key": key, "store_error": storeErr.Error()})
+	ctx, cancel := context.WithTimeout(ctx, repliesTimeout)
+	defer cancel()
+	params := &slack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: thread, Limit: 200}
+	for pages := 0; pages < 10; pages++ {
+		msgs, more, cursor, err := a.api.GetConversationRepliesContext(ctx, params)
+		if err != nil {
+			log.WithError(err).Error("slack: cannot tell whether a thread is a conversation (session store and conversations.replies both failed); message not answered")
+			return false
 		}
+		for _, m := range msgs {
+			if (botUser != "" && m.User == botUser) || (botID != "" && m.BotID == botID) {
+				log.Warn("slack: session store unavailable; thread recognised from its messages")
+				return true
+			}
+		}
+		if !more || cursor == "" {
+			return false
+		}
+		params.Cursor = cursor
 	}
 	return false
 }

@@ -207,6 +207,10 @@ func TestChannelsAndBots(t *testing.T) {
 	if subs := eng.submitted(); len(subs) != 1 {
 		t.Fatalf("%d turns, want 1", len(subs))
 	}
+	// The refusal goes out on the side pool and may land after the reply;
+	// it was queued before the listen-channel message was dispatched, so
+	// once one has arrived a second would already have been queued too.
+	h.waitCount("chat.postEphemeral", 1)
 	if eph := callsOf(h.fake.Calls(), "chat.postEphemeral"); len(eph) != 1 || eph[0].Form.Get("channel") != "C0OTHER" {
 		t.Fatalf("want one refusal in C0OTHER, got %d", len(eph))
 	}

@@ -61,7 +61,9 @@ func TestTerminalThreadsAndApproval(t *testing.T) {
 	say("TOOL_BASH: touch /tmp/hotline-terminal-test")
 	out.waitFor(t, "approve? [y/N]")
 	say("y")
-	out.waitFor(t, "[main] ")
+	// "[main] " alone is in the output since the first reply: wait for the
+	// approved command's result, so the turn is over before /status.
+	out.waitFor(t, "[main] TOOL_RESULT: (Bash completed with no output)")
 	say("/status")
 	out.waitFor(t, "warm (pid")
 	say("/quit")

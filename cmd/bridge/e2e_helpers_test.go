@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -195,6 +196,56 @@ func waitNoAgents(t *testing.T, home string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("agent processes left: %v", agentsUsing(home))
+}
+
+// waitTranscript waits until an agent transcript under home (mockcli keeps
+// them where the real CLI does, $HOME/.claude/projects/*/<session>.jsonl)
+// records prompt as a user turn.
+func waitTranscript(t *testing.T, home, prompt string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if transcriptHas(home, prompt) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no transcript under %s records the prompt %q", home, prompt)
+}
+
+func transcriptHas(home, prompt string) bool {
+	files, _ := filepath.Glob(filepath.Join(home, ".claude", "projects", "*", "*.jsonl"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			var e struct {
+				Type     string `json:"type"`
+				PromptID string `json:"promptId"`
+				Message  struct {
+					Content json.RawMessage `json:"content"`
+				} `json:"message"`
+			}
+			if json.Unmarshal([]byte(line), &e) != nil || e.Type != "user" || e.PromptID == "" {
+				continue // not a prompt, or a line still being written
+			}
+			var text string
+			if json.Unmarshal(e.Message.Content, &text) == nil && text == prompt {
+				return true
+			}
+			var blocks []struct{ Type, Text string }
+			if json.Unmarshal(e.Message.Content, &blocks) == nil {
+				for _, b := range blocks {
+					if b.Type == "text" && b.Text == prompt {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 func get(t *testing.T, url string) (int, string) {

@@ -27,19 +27,24 @@ func TestRestartAfterSIGKILLResumes(t *testing.T) {
 			b.expect("ECHO: one")
 			b.say("two")
 			b.expect("ECHO: two")
-			time.Sleep(100 * time.Millisecond) // the transcript is flushed just after result
+			// The agent writes the turn's transcript just after its result,
+			// and SIGKILL takes the agent along (Pdeathsig): wait until the
+			// turn is on disk rather than for a fixed time.
+			waitTranscript(t, d.home, "two")
 			b.signal(syscall.SIGKILL)
 			b.wait()
 			waitNoAgents(t, d.home) // parent-death signal
 			b2 := startBridge(t, d, extra...)
 			b2.say("HISTORY")
 			b2.expect("HISTORY: one | two")
-			if !strings.Contains(b2.logs(), `"resume":true`) {
-				t.Fatalf("second bridge did not resume:\n%s", b2.logs())
-			}
 			b2.say("/quit")
 			if code := b2.wait(); code != 0 {
 				t.Fatalf("exit %d", code)
+			}
+			// stderr is copied by its own goroutine, behind stdout; all of
+			// it has arrived only once the bridge has exited.
+			if !strings.Contains(b2.logs(), `"resume":true`) {
+				t.Fatalf("second bridge did not resume:\n%s", b2.logs())
 			}
 		})
 	}

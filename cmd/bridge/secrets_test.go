@@ -64,11 +64,24 @@ func TestFullRunKeepsSecretsFromAgentAndLogs(t *testing.T) {
 	}, 30*time.Second) {
 		t.Fatalf("no reply in the thread: %+v\n%s", fake.Messages("C1"), b.logs())
 	}
-	_, m := get(t, "http://"+b.addr+"/metrics")
-	for _, want := range []string{`hotline_platform_api_calls_total{method="auth.test",platform="slack",status="200"}`, `hotline_platform_api_calls_total{method="chat.postMessage",platform="slack",status="200"}`} {
-		if !strings.Contains(m, want) {
-			t.Errorf("metrics lack %s", want)
+	// The fake shows a message as soon as it handles the call; the bridge
+	// counts the call only when the answer is back, so poll for the counts.
+	wants := []string{`hotline_platform_api_calls_total{method="auth.test",platform="slack",status="200"}`, `hotline_platform_api_calls_total{method="chat.postMessage",platform="slack",status="200"}`}
+	var missing []string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, m := get(t, "http://"+b.addr+"/metrics")
+		missing = missing[:0]
+		for _, want := range wants {
+			if !strings.Contains(m, want) {
+				missing = append(missing, want)
+			}
 		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range missing {
+		t.Errorf("metrics lack %s", want)
 	}
 	b.signal(syscall.SIGTERM)
 	if code := b.wait(); code != 0 {

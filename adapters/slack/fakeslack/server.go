@@ -337,6 +337,8 @@ func (s *Server) answerLocked(method string, r *http.Request, f url.Values) any 
 		return map[string]any{"ok": true, "message_ts": s.tsLocked()}
 	case "reactions.add", "reactions.remove":
 		return s.reactLocked(method, f)
+	case "conversations.replies":
+		return s.repliesLocked(f)
 	}
 	return fail("unknown_method")
 }
@@ -363,6 +365,24 @@ func (s *Server) postLocked(f url.Values) any {
 	s.order = append(s.order, ch+"/"+ts)
 	return map[string]any{"ok": true, "channel": ch, "ts": ts,
 		"message": map[string]any{"type": "message", "text": m.Text, "ts": ts, "thread_ts": m.ThreadTS, "bot_id": BotID, "user": BotUserID}}
+}
+
+// repliesLocked answers conversations.replies with the bot's messages in
+// the thread (the fake keeps no user messages), oldest first, one page.
+func (s *Server) repliesLocked(f url.Values) any {
+	ch, ts := f.Get("channel"), f.Get("ts")
+	if ch == "" || ts == "" {
+		return fail("invalid_arguments")
+	}
+	msgs := []map[string]any{}
+	for _, k := range s.order {
+		if m := s.messages[k]; m.Channel == ch && (m.TS == ts || m.ThreadTS == ts) {
+			msgs = append(msgs, map[string]any{"type": "message", "ts": m.TS, "thread_ts": m.ThreadTS,
+				"text": m.Text, "user": BotUserID, "bot_id": BotID})
+		}
+	}
+	return map[string]any{"ok": true, "messages": msgs, "has_more": false,
+		"response_metadata": map[string]any{"next_cursor": ""}}
 }
 
 func (s *Server) updateLocked(f url.Values) any {
