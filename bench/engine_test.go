@@ -270,7 +270,19 @@ func childRSS(tb testing.TB, r *core.Router, key string) int64 {
 // BenchmarkHotTurnVsRaw alternates a raw pipe turn and a router turn in one
 // loop, so that both see the same machine load, and reports the ratio of
 // their medians and 99th percentiles.
-func BenchmarkHotTurnVsRaw(b *testing.B) {
+func BenchmarkHotTurnVsRaw(b *testing.B) { hotTurnVsRaw(b) }
+
+// BenchmarkHotTurnVsRawOneP is the same with GOMAXPROCS=1. The router hands
+// each turn between goroutines (caller, session worker, agent reader);
+// with a second P idle every hand-off wakes another OS thread, which on a
+// virtual machine costs more than the hand-off itself. This run shows how
+// much of the ratio is that wake-up.
+func BenchmarkHotTurnVsRawOneP(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	hotTurnVsRaw(b)
+}
+
+func hotTurnVsRaw(b *testing.B) {
 	p := startRaw(b)
 	defer p.close()
 	r := testenv.Router(b)

@@ -159,6 +159,7 @@ func TestDuplicateMessageCreateStartsOneTurn(t *testing.T) {
 	after := h.message(thread, alice, "next", false)
 	h.dispatch("MESSAGE_CREATE", after)
 	h.waitContents(thread, "ECHO: once", "ECHO: next")
+	h.settle()
 	if n := len(eng.Inbound()); n != 2 {
 		t.Errorf("submitted %d, want 2", n)
 	}

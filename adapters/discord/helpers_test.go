@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -197,4 +198,21 @@ func slash(sub string, opts ...map[string]any) map[string]any {
 		o["options"] = opts
 	}
 	return map[string]any{"id": "1", "name": "agent", "type": 1, "options": []any{o}}
+}
+
+// settle waits until every message worker has run what it had queued. Call
+// it after a reply to a later gateway event has been seen: the gateway
+// handler queues events in order, so every earlier event has then been
+// handled, whichever channel's worker it went to.
+func (h *harness) settle() {
+	h.t.Helper()
+	h.a.mu.Lock()
+	qs := append([]chan func(context.Context){}, h.a.queues...)
+	h.a.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, q := range qs {
+		wg.Add(1)
+		h.a.enqueue(q, func(context.Context) { wg.Done() })
+	}
+	wg.Wait()
 }

@@ -224,6 +224,7 @@ func TestChannelAllowListAndListenChannels(t *testing.T) {
 	m := h.message(channel, alice, "no mention needed here", false)
 	h.dispatch("MESSAGE_CREATE", m)
 	h.waitContents(m["id"].(string), "ECHO: no mention needed here")
+	h.settle()
 	if n := len(eng.Inbound()); n != 1 {
 		t.Errorf("submitted %d, want 1", n)
 	}
@@ -253,6 +254,7 @@ func TestBadPayloadsRejectedWithoutCrash(t *testing.T) {
 	m := h.message(channel, alice, "<@"+fakediscord.BotID+"> still alive", true)
 	h.dispatch("MESSAGE_CREATE", m)
 	h.waitContents(m["id"].(string), "ECHO: still alive")
+	h.settle()
 	if n := len(eng.Inbound()); n != 1 {
 		t.Errorf("submitted %d, want only the valid message", n)
 	}

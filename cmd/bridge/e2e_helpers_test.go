@@ -51,6 +51,7 @@ type running struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	lines  chan string
+	seen   []string // every output line expect has read
 	mu     sync.Mutex
 	stderr strings.Builder
 	addr   string
@@ -152,6 +153,17 @@ func (r *running) say(line string) {
 	}
 }
 
+// output is every line the bridge wrote, once it has exited.
+func (r *running) output() []string {
+	r.t.Helper()
+	<-r.exited
+	out := r.seen
+	for l := range r.lines {
+		out = append(out, l)
+	}
+	return out
+}
+
 // expect waits for an output line containing want.
 func (r *running) expect(want string) string {
 	r.t.Helper()
@@ -162,6 +174,7 @@ func (r *running) expect(want string) string {
 			if !ok {
 				r.t.Fatalf("bridge output ended before %q; logs:\n%s", want, r.logs())
 			}
+			r.seen = append(r.seen, l)
 			if strings.Contains(l, want) {
 				return l
 			}

@@ -68,6 +68,10 @@ type Server struct {
 	gw    *gateway
 	files files // attachments (files.go), under their own lock
 
+	// rmu makes a REST call's state change and its entry in the call log
+	// one step for observers: held for writing across both, for reading
+	// by Calls, WaitFor and Messages.
+	rmu      sync.RWMutex
 	mu       sync.Mutex
 	calls    []Call
 	changed  chan struct{} // closed and replaced whenever calls change
@@ -146,6 +150,8 @@ func (s *Server) AddChannel(id string, channel any) {
 
 // Calls returns a copy of every call so far.
 func (s *Server) Calls() []Call {
+	s.rmu.RLock()
+	defer s.rmu.RUnlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Call(nil), s.calls...)
@@ -157,10 +163,12 @@ func (s *Server) WaitFor(cond func([]Call) bool, timeout time.Duration) ([]Call,
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
+		s.rmu.RLock()
 		s.mu.Lock()
 		calls := append([]Call(nil), s.calls...)
 		ch := s.changed
 		s.mu.Unlock()
+		s.rmu.RUnlock()
 		if cond(calls) {
 			return calls, true
 		}
@@ -175,6 +183,8 @@ func (s *Server) WaitFor(cond func([]Call) bool, timeout time.Duration) ([]Call,
 // Messages returns the current content of the messages in a channel, in
 // the order they were posted.
 func (s *Server) Messages(channelID string) []Message {
+	s.rmu.RLock()
+	defer s.rmu.RUnlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Message, 0, len(s.messages[channelID]))
@@ -224,8 +234,18 @@ func (s *Server) fault(method, path string) *Fault {
 func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 	path := strings.TrimPrefix(r.URL.Path, "/api/v9")
-	status := s.answer(w, r, path, body)
+	// Answer into a buffer so that the client sees the response only after
+	// the call is logged, and no lock is held while it is written.
+	buf := httptest.NewRecorder()
+	s.rmu.Lock()
+	status := s.answer(buf, r, path, body)
 	s.record(Call{Method: r.Method, Path: path, Body: body, Time: time.Now(), Status: status})
+	s.rmu.Unlock()
+	for k, v := range buf.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(buf.Code)
+	_, _ = w.Write(buf.Body.Bytes())
 }
 
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, path string, body []byte) int {

@@ -8,6 +8,10 @@ func (r *Results) renderNotes(w writer) {
 		ro, _ := r.get("BenchmarkHotTurnVsRaw", "router-p50-µs")
 		w("- **Hot multiplex.** One turn is a write to the agent's stdin and the stream-json lines back until `result`. The bare pipe ping-pong to the same mockcli binary takes %s (p50) on this machine, so a figure of 2.85 µs cannot be one turn through a child process; the router adds %s on top of the raw pipe (parsing every line, Responder callbacks, the turn timer, the store write).\n", us(raw), us(ro-raw))
 	}
+	if one, ok := r.get("BenchmarkHotTurnVsRawOneP", "p50-ratio"); ok {
+		two, _ := r.get("BenchmarkHotTurnVsRaw", "p50-ratio")
+		w("- **Where the hot-turn overhead goes.** The same alternating loop with GOMAXPROCS=1 (`BenchmarkHotTurnVsRawOneP`) gives %.2f× against %.2f× with both cores: most of the router's extra time is the OS-thread wake-up behind each goroutine hand-off (caller → session worker → agent reader → caller) when a second P is idle, not work done.\n", one, two)
+	}
 	if raw, ok := r.get("BenchmarkColdStart/raw-spawn", "p50-µs"); ok {
 		w("- **Cold start** is fork/exec of the agent plus its start-up and first reply; the bare exec of the same binary takes %s (p50). With the real Claude Code CLI the agent's own start-up dominates and the bridge's share stays what the ratio shows.\n", us(raw))
 	}
@@ -16,5 +20,5 @@ func (r *Results) renderNotes(w writer) {
 	}
 	w("- **WAF and event callback** are means over b.N: one sub-microsecond operation cannot be timed alone without the clock dominating. The event callback's dispatch step allocates nothing; the 1 alloc per event is ParseEvent copying the delta text out of the line, which must outlive it.\n")
 	w("- **Load, closed loops at 1000 threads** offer all 1000 messages at once to 1000 agent processes on 2 cores, which also run the fake platform and the generator; every figure then includes waiting for CPU. The paced rows offer the same warm threads a steady rate instead; compare their overhead with the goal.\n")
-	w("- **Discord done markers.** discordgo allows one reaction request per 200 ms per channel (as Discord does), and the adapter's `Done` returns only after the done reaction, so a thread's next turn waits for the previous turn's marker. A message counts as answered here when its marker is set; the generator opens at most %d threads per channel, because with all 1000 opened in one channel the opening messages' markers trail by minutes (about five per second) and so does every thread's second turn.\n", 10)
+	w("- **Discord done markers.** discordgo allows one reaction request per 200 ms per channel (as Discord does), and the adapter sets the done reaction after `Done` on a tracked goroutine, so a thread's next turn does not wait for it, but the markers of one channel queue behind each other. A message counts as answered here when its marker is set; the generator opens at most %d threads per channel, because with all 1000 opened in one channel the opening messages' markers trail by minutes (about five per second) and so does every thread's second turn.\n", 10)
 }
