@@ -125,15 +125,19 @@ func (s *Stream) IDs() []string {
 	return append([]string(nil), s.ids...)
 }
 
-// Abort stops the goroutine without finishing: an in-flight Poster call is
-// cancelled and the messages stay as they are. It returns once the goroutine
-// has ended.
+// abortWait bounds how long Abort lets an in-flight Poster call finish.
+var abortWait = 5 * time.Second
+
+// Abort stops the goroutine without finishing; the messages stay as they
+// are. An in-flight Poster call may complete (for up to abortWait): a
+// cancelled post can still land on the platform later, after whatever the
+// caller posts next (an error note), and the thread would read backwards.
+// It returns once the goroutine has ended.
 func (s *Stream) Abort() {
-	started := s.close()
+	ctx, cancel := context.WithTimeout(context.Background(), abortWait)
+	defer cancel()
+	_ = s.halt(ctx)
 	s.cancel()
-	if started {
-		<-s.done
-	}
 }
 
 // Finish makes the visible messages exactly Split(final, Limit): it edits

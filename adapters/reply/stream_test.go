@@ -303,7 +303,34 @@ func TestAbortStopsAndIgnoresLaterAppends(t *testing.T) {
 	}
 }
 
-func TestAbortCancelsInFlightCall(t *testing.T) {
+// Abort lets an in-flight post land before it returns, so that a note the
+// caller posts next (the error) comes after the partial reply, not before.
+func TestAbortLetsInFlightPostComplete(t *testing.T) {
+	s, p, _ := newTestStream(100)
+	gate := make(chan struct{})
+	p.gate = gate
+	s.Append("hello")
+	waitFor(t, "blocked post", func() bool { return p.entered.Load() == 1 })
+	aborted := make(chan struct{})
+	go func() { s.Abort(); close(aborted) }()
+	select {
+	case <-aborted:
+		t.Fatal("Abort returned while the post was in flight")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(gate)
+	<-aborted
+	if ids := s.IDs(); len(ids) != 1 || p.msgs[ids[0]] != "hello" {
+		t.Fatalf("ids %v, messages %v after Abort", ids, p.msgs)
+	}
+}
+
+// A post that never returns holds Abort for abortWait only, then is
+// cancelled.
+func TestAbortCancelsStuckCall(t *testing.T) {
+	old := abortWait
+	abortWait = 50 * time.Millisecond
+	defer func() { abortWait = old }()
 	s, p, _ := newTestStream(100)
 	p.gate = make(chan struct{})
 	s.Append("hello")
