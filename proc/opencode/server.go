@@ -205,6 +205,20 @@ func (s *server) awaitReady(ctx context.Context, listening <-chan string) error 
 }
 
 func (s *server) startError(what string) error {
+	select {
+	case <-s.exited:
+		// The exit can be reaped before the stderr reader has read what the
+		// server said on its way out, which is the useful part here.
+		idle := make(chan struct{})
+		go func() { s.readers.Wait(); close(idle) }() // ends at EOF, or when stop closes the pipes
+		t := time.NewTimer(s.cfg.StopGrace)
+		select {
+		case <-idle:
+		case <-t.C:
+		}
+		t.Stop()
+	default:
+	}
 	msg := "opencode: server " + what
 	if t := s.stderrTail(); len(t) > 0 {
 		msg += "; stderr: " + strings.Join(t, " | ")
