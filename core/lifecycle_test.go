@@ -3,11 +3,14 @@ package core_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotline-dev/hotline/core"
+	"github.com/hotline-dev/hotline/sessionstore"
 )
 
 func TestResetStartsNewConversation(t *testing.T) {
@@ -150,5 +153,63 @@ func TestAttachmentsOnlyImagesReachTheAgent(t *testing.T) {
 	}
 	if err := empty.failure(t); !strings.Contains(err.Error(), "b.zip") {
 		t.Fatalf("nothing to send: %v", err)
+	}
+}
+
+// slowDone holds Done until released, as an adapter still delivering a
+// reply under rate limits does.
+type slowDone struct {
+	*rec
+	entered, release chan struct{}
+}
+
+func (s *slowDone) Done(res core.Result) {
+	close(s.entered)
+	<-s.release
+	s.rec.Done(res)
+}
+
+// The record that clears a message's in-flight marker is written only once
+// the reply has been delivered: a bridge that dies while Done is still
+// delivering must tell the thread after its restart.
+func TestInFlightClearedOnlyAfterDone(t *testing.T) {
+	st, err := sessionstore.NewBolt(filepath.Join(t.TempDir(), "sessions.db"), sessionstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	r := newRouter(t, func(c *core.Config) { c.Store = st })
+	key := "test:w:c:inflight"
+	sd := &slowDone{rec: newRec(), entered: make(chan struct{}), release: make(chan struct{})}
+	var once sync.Once
+	release := func() { once.Do(func() { close(sd.release) }) }
+	t.Cleanup(release) // runs before the router's Close, which waits for Done
+	if err := r.Submit(context.Background(), core.Inbound{Key: key, Text: "hi", MessageID: "m1", Reply: sd}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sd.entered:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Done not called")
+	}
+	// Well past the recorder's batching delay: a write made before Done
+	// would have landed by now.
+	for end := time.Now().Add(200 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if got, err := st.Get(context.Background(), key); err != nil || got.InFlight != "m1" {
+			t.Fatalf("while Done runs: record %+v, %v; want in-flight m1", got, err)
+		}
+	}
+	release()
+	sd.wait(t)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got, err := st.Get(context.Background(), key)
+		if err == nil && got.InFlight == "" && got.Turns == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after Done: record %+v, %v", got, err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -188,7 +188,7 @@ func (r *Router) finish(s *session, a Agent, it *item, res *proc.Result, err err
 	switch {
 	case err == nil && res != nil && (cause == nil || errors.Is(cause, errStopped)):
 		r.cfg.Observer.TurnDone(outcome(res, cause), d)
-		r.recordTurn(s, a)
+		r.settleTurn(s, a)
 	case cause != nil && !errors.Is(cause, errStopped):
 		r.cfg.Observer.TurnDone("interrupted", d)
 		fail = cause
@@ -215,6 +215,14 @@ func (r *Router) finish(s *session, a Agent, it *item, res *proc.Result, err err
 		resp.Failed(fail)
 	} else {
 		resp.Done(Result{Text: res.Text, IsError: res.IsError, SessionID: res.SessionID, Duration: d, Interrupted: cause != nil})
+		// Written only now: the record clears the in-flight marker, and a
+		// bridge that dies while Done is still delivering the reply must
+		// tell the thread after its restart. The latest state is written, in
+		// case a reset acted meanwhile.
+		s.mu.Lock()
+		rec := s.rec
+		s.mu.Unlock()
+		r.putRecord(rec)
 	}
 	if reset {
 		s.forget()
@@ -249,8 +257,9 @@ func (r *Router) afterFailure(s *session, a Agent) {
 	s.stopAgent(sessionstore.StateIdle)
 }
 
-// recordTurn writes the session record at the turn boundary.
-func (r *Router) recordTurn(s *session, a Agent) {
+// settleTurn updates the session's record for a finished turn; finish
+// writes it once the user has been told.
+func (r *Router) settleTurn(s *session, a Agent) {
 	now := time.Now()
 	s.mu.Lock()
 	s.turns++
@@ -270,7 +279,6 @@ func (r *Router) recordTurn(s *session, a Agent) {
 	rec.Owner = r.cfg.Instance
 	s.rec = rec
 	s.mu.Unlock()
-	r.putRecord(rec)
 }
 
 func (r *Router) putRecord(rec sessionstore.Record) { r.rec.put(rec) }
