@@ -81,6 +81,9 @@ func TestSupervisorLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Runs before f.hs.Close, whose event stream would otherwise wait for a
+	// server that a failed check left running. Close is idempotent.
+	t.Cleanup(func() { _ = sup.Close(context.Background()) })
 	a, err := sup.Spawn(context.Background(), "k1", "", false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -89,11 +92,7 @@ func TestSupervisorLifecycle(t *testing.T) {
 	if pid <= 0 || sup.PID() != pid {
 		t.Fatalf("pid %d, supervisor says %d", pid, sup.PID())
 	}
-	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vars := strings.Split(string(env), "\x00")
+	vars := strings.Split(string(environOf(t, pid)), "\x00")
 	joined := strings.Join(vars, "\n")
 	for _, bad := range []string{"SLACK_BOT_TOKEN", "HOTLINE_X"} {
 		if strings.Contains(joined, bad) {
@@ -203,5 +202,23 @@ func TestCloseWithOutputHeldOpen(t *testing.T) {
 	wait(t, a.Done(), "agent end")
 	if !procGone(a.PID()) {
 		t.Fatalf("server %d survives Close", a.PID())
+	}
+}
+
+// environOf reads a process's environment. The stand-in server execs
+// sleep right after it says it listens, and /proc/<pid>/environ reads empty
+// while an exec replaces the image, so an empty read is retried.
+func environOf(t *testing.T, pid int) []byte {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(env) > 0 || time.Now().After(deadline) {
+			return env
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
