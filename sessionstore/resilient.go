@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -252,31 +253,41 @@ func (r *Resilient) Get(ctx context.Context, key string) (Record, error) {
 }
 
 // Idle implements Store. Buffered changes replace the backend's version
-// of a record, so the result may hold fewer than limit records when some
-// were superseded; the caller's next round finds the rest.
+// of a record; the backend is asked for as many more records as there are
+// buffered changes, so superseded ones do not crowd out the rest (a change
+// buffered during the call may still make the answer short). The buffer is
+// looked at before and after the backend read: the flusher may write a
+// change and drop it from the buffer in between, and the backend's answer
+// can predate that write.
 func (r *Resilient) Idle(ctx context.Context, before time.Time, limit int) ([]Record, error) {
-	recs, err := r.s.Idle(ctx, before, limit)
+	r.mu.Lock()
+	view := maps.Clone(r.pending)
+	r.mu.Unlock()
+	recs, err := r.s.Idle(ctx, before, limit+len(view))
 	if err != nil {
 		r.noteFailure(ctx, err)
 		return nil, err
 	}
 	r.mu.Lock()
-	if len(r.pending) == 0 {
-		r.mu.Unlock()
+	if view == nil && len(r.pending) > 0 {
+		view = make(map[string]op, len(r.pending))
+	}
+	maps.Copy(view, r.pending) // the later change of a key wins
+	r.mu.Unlock()
+	if len(view) == 0 {
 		return recs, nil
 	}
 	out := recs[:0]
 	for _, rec := range recs {
-		if !r.hasPending(rec.Key) {
+		if _, ok := view[rec.Key]; !ok {
 			out = append(out, rec)
 		}
 	}
-	for _, o := range r.pending {
+	for _, o := range view {
 		if !o.del && o.rec.State == StateWarm && o.rec.LastActive.Before(before) {
 			out = append(out, o.rec)
 		}
 	}
-	r.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].LastActive.Equal(out[j].LastActive) {
 			return out[i].LastActive.Before(out[j].LastActive)
