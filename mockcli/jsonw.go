@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"math"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/hotline-dev/hotline/internal/jsonstr"
 )
 
 // jw appends JSON to a byte slice with keys in the order they are written.
@@ -24,7 +25,7 @@ func (j *jw) sep() {
 
 func (j *jw) key(k string) {
 	j.sep()
-	j.b = appendJSONString(j.b, k)
+	j.b = jsonstr.AppendJS(j.b, k)
 	j.b = append(j.b, ':')
 	j.nc = false
 }
@@ -53,7 +54,7 @@ func (j *jw) closeArr() {
 
 func (j *jw) str(s string) {
 	j.sep()
-	j.b = appendJSONString(j.b, s)
+	j.b = jsonstr.AppendJS(j.b, s)
 	j.nc = true
 }
 
@@ -104,57 +105,6 @@ func (j *jw) A(k string)             { j.key(k); j.openArr() }
 func (j *jw) line() []byte { return append(j.b, '\n') }
 
 const hexDigits = "0123456789abcdef"
-
-// appendJSONString quotes s the way JavaScript's JSON.stringify does: only
-// quotes, backslashes and control characters are escaped (no HTML escaping,
-// non-ASCII kept as UTF-8). Invalid UTF-8 becomes U+FFFD so the output is
-// always valid JSON.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
-				b = append(b, "\ufffd"...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"':
-			b = append(b, '\\', '"')
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 // appendJSFloat formats like JavaScript's Number#toString: shortest
 // round-trip digits, exponent only outside [1e-6, 1e21).

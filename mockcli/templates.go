@@ -4,6 +4,8 @@ import (
 	"bytes"
 	_ "embed"
 	"strconv"
+
+	"github.com/hotline-dev/hotline/internal/jsonstr"
 )
 
 // The two big constant lines are copied from the recordings (basic.jsonl's
@@ -30,7 +32,7 @@ func newInitLine(p initParams) initLine {
 	s := initTemplateSrc
 	s = bytes.TrimRight(s, "\n")
 	repl := func(src []byte, ph, val string) []byte {
-		return bytes.ReplaceAll(src, []byte(ph), appendJSONString(nil, val))
+		return bytes.ReplaceAll(src, []byte(ph), jsonstr.AppendJS(nil, val))
 	}
 	s = repl(s, "@CWD@", p.cwd)
 	s = repl(s, "@SESSION@", p.sessionID)
@@ -45,7 +47,7 @@ func newInitLine(p initParams) initLine {
 func (l initLine) render(uuid string) []byte {
 	b := make([]byte, 0, len(l.prefix)+len(l.suffix)+40)
 	b = append(b, l.prefix...)
-	b = appendJSONString(b, uuid)
+	b = jsonstr.AppendJS(b, uuid)
 	return append(b, l.suffix...)
 }
 
@@ -53,5 +55,5 @@ func (l initLine) render(uuid string) []byte {
 func initializeResponse(pid int, stylesDir string) []byte {
 	s := bytes.TrimRight(initializeResponseSrc, "\n")
 	s = bytes.ReplaceAll(s, []byte("@PID@"), strconv.AppendInt(nil, int64(pid), 10))
-	return bytes.ReplaceAll(s, []byte("@STYLES@"), appendJSONString(nil, stylesDir))
+	return bytes.ReplaceAll(s, []byte("@STYLES@"), jsonstr.AppendJS(nil, stylesDir))
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"path/filepath"
 	"time"
+
+	"github.com/hotline-dev/hotline/internal/jsonstr"
 )
 
 // Line builders of the tool flow, shaped like approval.jsonl,
@@ -22,7 +24,7 @@ func (c *apiCall) toolUseStart(toolID, cmd string) {
 	ev.close()
 	c.streamEvent(ev.b, false)
 	// The API streams the input as JSON text with spaces after separators.
-	p1, p2 := splitRunes(`{"command": ` + string(appendJSONString(nil, cmd)) + `, "description": "fake tool call"}`)
+	p1, p2 := splitRunes(`{"command": ` + string(jsonstr.AppendJS(nil, cmd)) + `, "description": "fake tool call"}`)
 	c.jsonDelta(p1)
 	c.jsonDelta(p2)
 }

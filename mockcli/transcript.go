@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/hotline-dev/hotline/internal/jsonstr"
 )
 
 // transcript is the session file the real CLI keeps under
@@ -90,7 +92,7 @@ func loadTranscript(path string, log logrus.FieldLogger) (prompts []string, last
 
 // recordPrompt adds the turn's user entry (merged prompts become one).
 func (t *turn) recordPrompt() {
-	content := json.RawMessage(appendJSONString(nil, t.prompt))
+	content := json.RawMessage(jsonstr.AppendJS(nil, t.prompt))
 	if len(t.prompts) == 1 {
 		content = t.prompts[0].content
 	}

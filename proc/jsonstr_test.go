@@ -1,27 +1,9 @@
 package proc
 
-import (
-	"encoding/json"
-	"testing"
-)
+import "testing"
 
 var jsonStringSeeds = []string{"", "hello", "say \"hi\"\n\ttab\\", "<a href='x'>&amp;</a>", "\x00\x01\x1f\x7f",
 	"\b\f\r", "héllo wörld ✓ 🚀", "bad \xff\xfe utf8 \xc3", "line\u2028sep\u2029para", "\xed\xa0\x80 surrogate"}
-
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range jsonStringSeeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendJSONString(nil, s); string(got) != string(want) {
-			t.Fatalf("appendJSONString(%q) = %s, encoding/json gives %s", s, got, want)
-		}
-	})
-}
 
 func TestTextLineMatchesEncoder(t *testing.T) {
 	for _, s := range jsonStringSeeds {
