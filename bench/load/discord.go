@@ -61,20 +61,8 @@ func runDiscord(ctx context.Context, cfg Config) (res Result, err error) {
 
 	d := &dgen{gen: &gen{cfg: cfg, wants: make([][]string, cfg.Threads), threads: make([]string, cfg.Threads)}, srv: srv, w: w}
 	d.sendFn = d.send
-	if err := d.round(ctx, -1); err != nil {
-		return res, err
-	}
-	probe.reset()
-	t0 := time.Now()
-	all, err := d.measure(ctx)
-	res.Elapsed = time.Since(t0)
-	if err != nil {
-		return res, err
-	}
-	measureProcess(&res)
-	summarise(&res, "discord", cfg, all, probe)
-	res.Wrong = d.verify()
-	return res, nil
+	err = d.warmAndMeasure(ctx, "discord", probe, d.verify, &res)
+	return res, err
 }
 
 // dChannelOf is the channel thread t opens in.

@@ -146,20 +146,28 @@ func runSlack(ctx context.Context, cfg Config) (res Result, err error) {
 
 	g := &gen{cfg: cfg, fake: fake, w: w, wants: make([][]string, cfg.Threads), threads: make([]string, cfg.Threads)}
 	g.sendFn = g.send
-	if err := g.round(ctx, -1); err != nil { // warm-up: one mention per thread starts its agent
-		return res, err
+	err = g.warmAndMeasure(ctx, "slack", probe, g.verify, &res)
+	return res, err
+}
+
+// warmAndMeasure starts every thread's agent with one message, then runs
+// the measured messages and fills res; verify counts replies whose final
+// text is wrong (each platform's fake keeps messages its own way).
+func (g *gen) warmAndMeasure(ctx context.Context, platform string, pr *probe, verify func() int, res *Result) error {
+	if err := g.round(ctx, -1); err != nil {
+		return err
 	}
-	probe.reset()
+	pr.reset()
 	t0 := time.Now()
 	all, err := g.measure(ctx)
 	res.Elapsed = time.Since(t0)
 	if err != nil {
-		return res, err
+		return err
 	}
-	measureProcess(&res)
-	summarise(&res, "slack", cfg, all, probe)
-	res.Wrong = g.verify()
-	return res, nil
+	measureProcess(res)
+	summarise(res, platform, g.cfg, all, pr)
+	res.Wrong = verify()
+	return nil
 }
 
 // gen sends the messages.
