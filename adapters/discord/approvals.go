@@ -87,7 +87,11 @@ func (r *responder) Approve(ctx context.Context, req core.Approval) (core.Decisi
 	if err := r.a.approvals.add(req.ID, p); err != nil {
 		return core.Decision{}, err
 	}
-	m, err := r.a.send(ctx, r.channel, &discordgo.MessageSend{Content: content, Components: buttons(req.ID)})
+	// Posted on a detached context: a withdrawal that lands while the POST
+	// is on the wire must still learn the message id to remove the buttons.
+	pctx, pcancel := detached()
+	m, err := r.a.send(pctx, r.channel, &discordgo.MessageSend{Content: content, Components: buttons(req.ID)})
+	pcancel()
 	if err != nil {
 		if r.a.approvals.take(req.ID) == nil {
 			return <-p.decided, nil

@@ -258,14 +258,32 @@ func TestE2EQueuedMessageAcknowledged(t *testing.T) {
 	}
 }
 
-func TestE2EStopWithdrawsApproval(t *testing.T) {
+func TestE2EStopWithdrawsApproval(t *testing.T) { stopWithdraws(t, false) }
+
+// The stop lands while Discord has not yet answered the POST of the
+// buttons: they are on screen, so they must still be replaced.
+func TestE2EStopDuringApprovalPostWithdraws(t *testing.T) { stopWithdraws(t, true) }
+
+func stopWithdraws(t *testing.T, slowPost bool) {
 	h := start(t, testenv.Router(t), nil)
 	m := h.message(channel, alice, mention("TOOL_BASH: git push"), true)
 	thread := m["id"].(string)
+	release := func() {}
+	if slowPost {
+		release = h.srv.HoldResponses("POST", "/channels/"+thread+"/messages")
+		defer release()
+	}
 	h.dispatch("MESSAGE_CREATE", m)
 	msg := approvalMessage(h, thread)
 	stop := h.interaction(2, thread, alice, slash("stop"))
 	h.dispatch("INTERACTION_CREATE", stop)
+	calls := h.until("stop answered", func(c []fakediscord.Call) bool {
+		return len(find(c, "PATCH", "/"+stop["token"].(string)+"/messages/@original")) == 1
+	})
+	if text := body(t, find(calls, "PATCH", "/"+stop["token"].(string)+"/messages/@original")[0])["content"]; text == "" {
+		t.Error("empty answer to stop")
+	}
+	release()
 	h.until("buttons replaced by the withdrawal", func([]fakediscord.Call) bool {
 		for _, x := range h.srv.Messages(thread) {
 			if x.ID == msg.ID {
@@ -274,12 +292,6 @@ func TestE2EStopWithdrawsApproval(t *testing.T) {
 		}
 		return false
 	})
-	calls := h.until("stop answered", func(c []fakediscord.Call) bool {
-		return len(find(c, "PATCH", "/"+stop["token"].(string)+"/messages/@original")) == 1
-	})
-	if text := body(t, find(calls, "PATCH", "/"+stop["token"].(string)+"/messages/@original")[0])["content"]; text == "" {
-		t.Error("empty answer to stop")
-	}
 }
 
 func TestE2ECrashShowsErrorAndNextTurnWorks(t *testing.T) {

@@ -76,6 +76,7 @@ type Server struct {
 	calls    []Call
 	changed  chan struct{} // closed and replaced whenever calls change
 	faults   []*Fault
+	holds    []*hold               // HoldResponses (holds.go)
 	messages map[string][]*Message // channel -> messages in order
 	byID     map[string]*Message
 	channels map[string]json.RawMessage
@@ -241,6 +242,7 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 	status := s.answer(buf, r, path, body)
 	s.record(Call{Method: r.Method, Path: path, Body: body, Time: time.Now(), Status: status})
 	s.rmu.Unlock()
+	s.waitHeld(r, path)
 	for k, v := range buf.Header() {
 		w.Header()[k] = v
 	}
