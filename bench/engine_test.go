@@ -195,21 +195,60 @@ func BenchmarkThroughput10(b *testing.B) {
 	})
 }
 
-// parallelLoop shares b.N turns among n closed loops and reports turns/s.
-func parallelLoop(b *testing.B, n int, turn func(i int)) {
+// BenchmarkThroughput10VsRaw alternates rounds of the two sides of
+// BenchmarkThroughput10 (10 raw pipes, 10 routed sessions; each round 500
+// turns per side), so that both see the same machine load, and reports the
+// ratio of their rates.
+func BenchmarkThroughput10VsRaw(b *testing.B) {
+	const n, round = 10, 500
+	pipes := make([]*rawPipe, n)
+	for i := range pipes {
+		pipes[i] = startRaw(b)
+		pipes[i].turn(b, "warm")
+	}
+	defer func() {
+		for _, p := range pipes {
+			p.close()
+		}
+	}()
+	r := testenv.Router(b)
+	resps := make([]nop, n)
+	for i := range resps {
+		resps[i] = nop{done: make(chan error, 1)}
+		routerTurn(b, r, fmt.Sprintf("bench:w:c:tpvs%d", i), "warm", resps[i])
+	}
+	var raw, routed time.Duration
+	b.ResetTimer()
+	for done := 0; done < b.N; done += round {
+		k := min(round, b.N-done)
+		raw += closedLoops(n, k, func(i int) { pipes[i].turn(b, "ping") })
+		routed += closedLoops(n, k, func(i int) { routerTurn(b, r, fmt.Sprintf("bench:w:c:tpvs%d", i), "ping", resps[i]) })
+	}
+	b.ReportMetric(float64(b.N)/raw.Seconds(), "raw-turns/s")
+	b.ReportMetric(float64(b.N)/routed.Seconds(), "router-turns/s")
+	b.ReportMetric(raw.Seconds()/routed.Seconds(), "ratio")
+}
+
+// closedLoops shares k turns among n closed loops and returns the time.
+func closedLoops(n, k int, turn func(i int)) time.Duration {
 	var wg sync.WaitGroup
 	t0 := time.Now()
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := i; j < b.N; j += n {
+			for j := i; j < k; j += n {
 				turn(i)
 			}
 		}()
 	}
 	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "turns/s")
+	return time.Since(t0)
+}
+
+// parallelLoop shares b.N turns among n closed loops and reports turns/s.
+func parallelLoop(b *testing.B, n int, turn func(i int)) {
+	b.ReportMetric(float64(b.N)/closedLoops(n, b.N, turn).Seconds(), "turns/s")
 }
 
 // BenchmarkWarmSessionMemory measures what one warm session costs the

@@ -33,7 +33,8 @@ bench() { # bench NAME PKG REGEX BENCHTIME
 	step "$1.txt" "$GO" test -run '^$' -bench "$3" -benchtime "$4" -count 1 -timeout 30m "$2"
 }
 
-bench engine-hot    ./bench 'HotTurn|Throughput10' 3000x
+bench engine-hot    ./bench 'HotTurn|Throughput10$' 3000x
+bench engine-tp     ./bench 'Throughput10VsRaw' 10000x
 bench engine-event  ./bench 'EventCallback' 2000000x
 bench engine-cold   ./bench 'ColdStart' 300x
 bench engine-mem    ./bench 'WarmSessionMemory' 1x

@@ -159,15 +159,14 @@ func (r *Router) Submit(ctx context.Context, in Inbound) error {
 		if err != nil {
 			return err
 		}
-		if start {
-			r.wg.Add(1)
-			go r.work(s)
-		}
 		if pos > 0 {
 			in.Reply.Queued(pos)
 		}
 		close(it.ready)
 		r.cfg.Observer.Queued(1)
+		if start {
+			r.serve(s, it)
+		}
 		return nil
 	}
 }

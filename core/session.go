@@ -68,38 +68,41 @@ func (s *session) enqueue(it *item, depth int) (pos int, start bool, err error) 
 	return len(s.queue), false, nil
 }
 
-// work runs s.cur, then the queue until it is empty.
-func (r *Router) work(s *session) {
+// work runs it and then the session's queue until it is empty.
+func (r *Router) work(s *session, it *item) {
 	defer r.wg.Done()
-	s.mu.Lock()
-	it := s.cur
-	s.mu.Unlock()
-	for {
+	for ; it != nil; it = r.advance(s) {
 		r.cfg.Observer.Queued(-1)
 		<-it.ready
 		r.turn(s, it)
-		s.mu.Lock()
-		if len(s.queue) == 0 {
-			s.running = false
-			s.cur = nil
-			s.lastUsed = time.Now()
-			if s.idle != nil {
-				s.idle.Broadcast()
-			}
-			warm := s.agent != nil
-			s.mu.Unlock()
-			if warm {
-				r.wakeOne() // an idle warm agent can be evicted for a waiting thread
-			}
-			return
-		}
-		it = s.queue[0]
-		s.queue[0] = nil
-		s.queue = s.queue[1:]
-		s.cur = it
-		s.stopCause = nil
-		s.mu.Unlock()
 	}
+}
+
+// advance makes the next queued message current, or marks the session
+// idle and returns nil.
+func (r *Router) advance(s *session) *item {
+	s.mu.Lock()
+	if len(s.queue) == 0 {
+		s.running = false
+		s.cur = nil
+		s.lastUsed = time.Now()
+		if s.idle != nil {
+			s.idle.Broadcast()
+		}
+		warm := s.agent != nil
+		s.mu.Unlock()
+		if warm {
+			r.wakeOne() // an idle warm agent can be evicted for a waiting thread
+		}
+		return nil
+	}
+	it := s.queue[0]
+	s.queue[0] = nil
+	s.queue = s.queue[1:]
+	s.cur = it
+	s.stopCause = nil
+	s.mu.Unlock()
+	return it
 }
 
 // waitIdle blocks until no worker runs the session.

@@ -119,13 +119,17 @@ func (r *Router) run(s *session, a Agent, msg proc.UserMessage, resp Responder, 
 	fired := make(chan struct{})
 	t := time.AfterFunc(r.cfg.TurnTimeout, func() {
 		defer close(fired)
-		s.interrupt(&TurnError{Msg: fmt.Sprintf("The agent did not finish within %s, so the turn was stopped. The next message continues the conversation.", r.cfg.TurnTimeout)})
+		s.interrupt(r.timeoutError())
 	})
 	res, err := a.Turn(r.ctx, msg, sink.Handle)
 	if !t.Stop() {
 		<-fired
 	}
 	return res, err
+}
+
+func (r *Router) timeoutError() error {
+	return &TurnError{Msg: fmt.Sprintf("The agent did not finish within %s, so the turn was stopped. The next message continues the conversation.", r.cfg.TurnTimeout)}
 }
 
 // EventSink turns one turn's agent events into Responder callbacks. It is
@@ -178,55 +182,68 @@ func resumeLost(res *proc.Result, err error) bool {
 // user does on seeing the reply (status, reset, the next message) finds
 // the session already past this turn.
 func (r *Router) finish(s *session, a Agent, it *item, res *proc.Result, err error, start time.Time, log turnLog) {
-	resp := it.in.Reply
+	fail := r.judge(s, a, res, err, start, log)
+	if fail != nil {
+		r.afterFailure(s, a)
+	}
+	if r.report(s, it, res, fail, start) {
+		s.forget()
+	}
+}
+
+// judge decides how the turn ended and, for a result, settles the
+// session's record; it does no I/O. A non-nil error is what the user is
+// told, and the agent must then be dropped (afterFailure).
+func (r *Router) judge(s *session, a Agent, res *proc.Result, err error, start time.Time, log turnLog) error {
 	s.mu.Lock()
 	cause := s.stopCause
-	s.rec.InFlight = "" // the user hears the end of this turn below
+	s.rec.InFlight = "" // the user hears the end of this turn in report
 	s.mu.Unlock()
 	d := time.Since(start)
-	var fail error
 	switch {
 	case err == nil && res != nil && (cause == nil || errors.Is(cause, errStopped)):
 		r.cfg.Observer.TurnDone(outcome(res, cause), d)
 		r.settleTurn(s, a)
+		return nil
 	case cause != nil && !errors.Is(cause, errStopped):
 		r.cfg.Observer.TurnDone("interrupted", d)
-		fail = cause
+		return cause
 	case errors.Is(err, proc.ErrExited):
 		r.cfg.Observer.TurnDone("crash", d)
 		log.entry().Warn("agent exited mid-turn: ", err)
-		fail = &TurnError{Msg: "The agent process exited unexpectedly; your next message starts it again and continues the conversation.", Err: err}
+		return &TurnError{Msg: "The agent process exited unexpectedly; your next message starts it again and continues the conversation.", Err: err}
 	case cause != nil:
 		r.cfg.Observer.TurnDone("stopped", d)
-		fail = &TurnError{Msg: "Stopped.", Err: err}
-	default:
-		r.cfg.Observer.TurnDone("error", d)
-		fail = &TurnError{Msg: "The turn failed: " + errText(err), Err: err}
+		return &TurnError{Msg: "Stopped.", Err: err}
 	}
-	if fail != nil {
-		r.afterFailure(s, a)
-	}
+	r.cfg.Observer.TurnDone("error", d)
+	return &TurnError{Msg: "The turn failed: " + errText(err), Err: err}
+}
+
+// report tells the Responder how the turn ended and writes the record. It
+// returns whether a reset asked during the turn is due (s.forget).
+func (r *Router) report(s *session, it *item, res *proc.Result, fail error, start time.Time) (reset bool) {
+	resp := it.in.Reply
 	s.mu.Lock()
 	s.turning = false // from here a reset or stop acts at once
-	reset := s.resetNext
+	reset = s.resetNext
 	s.resetNext = false
+	interrupted := s.stopCause != nil
 	s.mu.Unlock()
 	if fail != nil {
 		resp.Failed(fail)
-	} else {
-		resp.Done(Result{Text: res.Text, IsError: res.IsError, SessionID: res.SessionID, Duration: d, Interrupted: cause != nil})
-		// Written only now: the record clears the in-flight marker, and a
-		// bridge that dies while Done is still delivering the reply must
-		// tell the thread after its restart. The latest state is written, in
-		// case a reset acted meanwhile.
-		s.mu.Lock()
-		rec := s.rec
-		s.mu.Unlock()
-		r.putRecord(rec)
+		return reset
 	}
-	if reset {
-		s.forget()
-	}
+	resp.Done(Result{Text: res.Text, IsError: res.IsError, SessionID: res.SessionID, Duration: time.Since(start), Interrupted: interrupted})
+	// Written only now: the record clears the in-flight marker, and a
+	// bridge that dies while Done is still delivering the reply must tell
+	// the thread after its restart. The latest state is written, in case a
+	// reset acted meanwhile.
+	s.mu.Lock()
+	rec := s.rec
+	s.mu.Unlock()
+	r.putRecord(rec)
+	return reset
 }
 
 func errText(err error) string {

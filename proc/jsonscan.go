@@ -254,10 +254,12 @@ func skipKey(b []byte, i int) (int, error) {
 
 // objIter walks the members of one object, validating as it goes.
 type objIter struct {
-	b   []byte
-	i   int
-	n   int
-	err error
+	b      []byte
+	i      int
+	n      int
+	vs     int  // where the current value starts
+	nested bool // the object is inside b: no trailing check, i ends after it
+	err    error
 	// key is the raw key without quotes (escapes left in place: the keys we
 	// look for have none), val the raw value.
 	key, val []byte
@@ -275,21 +277,38 @@ func iterObject(b []byte) objIter {
 	return it
 }
 
+// iterNested iterates the object starting at b[i] ('{') inside b; once
+// done, it.i is the index after its closing brace.
+func iterNested(b []byte, i int) objIter { return objIter{b: b, i: i + 1, nested: true} }
+
 func (it *objIter) next() bool {
+	if !it.nextKey() {
+		return false
+	}
+	ve, err := skipValue(it.b, it.vs)
+	if err != nil {
+		it.err = err
+		return false
+	}
+	it.endValue(ve)
+	return true
+}
+
+// nextKey moves to the next member and stops at the start of its value
+// (it.vs), which the caller reads or skips and then ends with endValue.
+func (it *objIter) nextKey() bool {
 	if it.err != nil {
 		return false
 	}
 	b := it.b
 	i := skipWS(b, it.i)
 	if i < len(b) && b[i] == '}' && it.n == 0 {
-		it.i = i + 1
-		it.err = it.trailing()
+		it.close(i)
 		return false
 	}
 	if it.n > 0 {
 		if i < len(b) && b[i] == '}' {
-			it.i = i + 1
-			it.err = it.trailing()
+			it.close(i)
 			return false
 		}
 		if i >= len(b) || b[i] != ',' {
@@ -310,16 +329,21 @@ func (it *objIter) next() bool {
 		it.err = syntaxErr(i, "expected :")
 		return false
 	}
-	vs := skipWS(b, i+1)
-	ve, err := skipValue(b, vs)
-	if err != nil {
-		it.err = err
-		return false
-	}
-	it.val = b[vs:ve]
+	it.vs = skipWS(b, i+1)
+	return true
+}
+
+func (it *objIter) endValue(ve int) {
+	it.val = it.b[it.vs:ve]
 	it.i = ve
 	it.n++
-	return true
+}
+
+func (it *objIter) close(i int) {
+	it.i = i + 1
+	if !it.nested {
+		it.err = it.trailing()
+	}
 }
 
 // trailing checks that only space follows the object.

@@ -36,15 +36,34 @@ func ParseEvent(line []byte, ev *Event) error {
 	return parseLine(line, ev, &c)
 }
 
-// topFields are the top-level members any event needs.
+// topFields are the top-level members any event needs, the result's
+// included: its line is the longest of a turn after system/init, and one
+// pass over it is enough.
 type topFields struct {
 	typ, subtype, sessionID, event, message, request, response, requestID, model, errv []byte
+
+	etype, delta []byte // event.type and event.delta, read in the same pass
+
+	isError, result, durationMS, numTurns, apiErrorStatus, errors, denials []byte
 }
 
 func scanTop(line []byte) (topFields, error) {
 	var f topFields
 	it := iterObject(line)
-	for it.next() {
+	for it.nextKey() {
+		if string(it.key) == "event" && it.vs < len(line) && line[it.vs] == '{' {
+			// stream_event's payload is read where it lies rather than
+			// skipped now and walked again later.
+			if err := f.readEvent(line, &it); err != nil {
+				return f, err
+			}
+			continue
+		}
+		ve, err := skipValue(line, it.vs)
+		if err != nil {
+			return f, err
+		}
+		it.endValue(ve)
 		switch string(it.key) {
 		case "type":
 			f.typ = it.val
@@ -53,7 +72,7 @@ func scanTop(line []byte) (topFields, error) {
 		case "session_id":
 			f.sessionID = it.val
 		case "event":
-			f.event = it.val
+			f.event, f.etype, f.delta = it.val, nil, nil
 		case "message":
 			f.message = it.val
 		case "request":
@@ -66,9 +85,43 @@ func scanTop(line []byte) (topFields, error) {
 			f.model = it.val
 		case "error":
 			f.errv = it.val
+		case "is_error":
+			f.isError = it.val
+		case "result":
+			f.result = it.val
+		case "duration_ms":
+			f.durationMS = it.val
+		case "num_turns":
+			f.numTurns = it.val
+		case "api_error_status":
+			f.apiErrorStatus = it.val
+		case "errors":
+			f.errors = it.val
+		case "permission_denials":
+			f.denials = it.val
 		}
 	}
 	return f, it.err
+}
+
+// readEvent walks the event object at it's value and ends the value.
+func (f *topFields) readEvent(line []byte, it *objIter) error {
+	var etype, delta []byte
+	sub := iterNested(line, it.vs)
+	for sub.next() {
+		switch string(sub.key) {
+		case "type":
+			etype = sub.val
+		case "delta":
+			delta = sub.val
+		}
+	}
+	if sub.err != nil {
+		return sub.err
+	}
+	it.endValue(sub.i)
+	f.event, f.etype, f.delta = it.val, etype, delta
+	return nil
 }
 
 func parseLine(line []byte, ev *Event, c *ctlInfo) error {
@@ -94,13 +147,13 @@ func parseLine(line []byte, ev *Event, c *ctlInfo) error {
 	case "system":
 		parseSystem(ev, &f, oldText)
 	case "stream_event":
-		parseStream(ev, f.event, oldSub)
+		parseStream(ev, &f, oldSub)
 	case "assistant":
 		parseAssistant(ev, f.message)
 	case "user":
 		parseUser(ev, f.message)
 	case "result":
-		return parseResult(ev, line)
+		parseResult(ev, &f)
 	case "control_request":
 		c.kind, c.requestID = lineControlRequest, f.requestID
 		ev.Subtype = intern(member(f.request, "subtype"), oldSub)
@@ -187,23 +240,13 @@ func parseSystem(ev *Event, f *topFields, oldText string) {
 
 // parseStream handles stream_event lines: only text deltas matter; the
 // inner event type becomes Subtype for everything else.
-func parseStream(ev *Event, event []byte, oldSub string) {
-	var etype, delta []byte
-	it := iterObject(event)
-	for it.next() {
-		switch string(it.key) {
-		case "type":
-			etype = it.val
-		case "delta":
-			delta = it.val
-		}
-	}
-	ev.Subtype = intern(etype, oldSub)
-	if ev.Subtype != "content_block_delta" || delta == nil {
+func parseStream(ev *Event, f *topFields, oldSub string) {
+	ev.Subtype = intern(f.etype, oldSub)
+	if ev.Subtype != "content_block_delta" || f.delta == nil {
 		return
 	}
 	var dtype, text []byte
-	it = iterObject(delta)
+	it := iterObject(f.delta)
 	for it.next() {
 		switch string(it.key) {
 		case "type":
@@ -314,40 +357,22 @@ func blockText(v []byte) string {
 	return strings.Join(parts, "\n")
 }
 
-// parseResult reads the result line's fields by hand: it comes once per
-// turn, but encoding/json on its ~1.5 KB was the largest CPU cost of a turn.
-// Fields of unexpected types are left zero; the turn still ends.
-func parseResult(ev *Event, line []byte) error {
-	r := &Result{}
-	it := iterObject(line)
-	for it.next() {
-		v := it.val
-		switch string(it.key) {
-		case "subtype":
-			r.Subtype = intern(v, "")
-		case "is_error":
-			r.IsError = isTrue(v)
-		case "result":
-			r.Text = str(v)
-		case "session_id":
-			r.SessionID = strReuse(v, ev.SessionID)
-		case "duration_ms":
-			r.DurationMS = int64Of(v)
-		case "num_turns":
-			r.NumTurns = int(int64Of(v))
-		case "api_error_status":
-			r.APIErrorStatus = int(int64Of(v))
-		case "errors":
-			r.Errors = stringsOf(v)
-		case "permission_denials":
-			r.Denials = denialsOf(v)
-		}
-	}
-	if it.err != nil {
-		return fmt.Errorf("proc: parse result: %w", it.err)
+// parseResult reads the result's fields from the line's one pass (see
+// topFields); encoding/json on its ~2 KB was once the largest CPU cost of a
+// turn. Fields of unexpected types are left zero; the turn still ends.
+func parseResult(ev *Event, f *topFields) {
+	r := &Result{
+		Subtype:        ev.Subtype,
+		IsError:        isTrue(f.isError),
+		Text:           str(f.result),
+		SessionID:      ev.SessionID,
+		DurationMS:     int64Of(f.durationMS),
+		NumTurns:       int(int64Of(f.numTurns)),
+		APIErrorStatus: int(int64Of(f.apiErrorStatus)),
+		Errors:         stringsOf(f.errors),
+		Denials:        denialsOf(f.denials),
 	}
 	ev.Type, ev.IsError, ev.Text, ev.Result = EventResult, r.IsError, r.Text, r
-	return nil
 }
 
 // int64Of reads an integer; anything else (null, a fraction, a string) is 0.
@@ -360,6 +385,9 @@ func int64Of(v []byte) int64 {
 }
 
 func stringsOf(v []byte) []string {
+	if v == nil {
+		return nil // absent: no iterator, whose error would cost a format
+	}
 	var out []string
 	it := iterArray(v)
 	for it.next() {
@@ -371,6 +399,9 @@ func stringsOf(v []byte) []string {
 }
 
 func denialsOf(v []byte) []Denial {
+	if v == nil {
+		return nil
+	}
 	var out []Denial
 	it := iterArray(v)
 	for it.next() {

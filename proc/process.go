@@ -43,8 +43,9 @@ type Process struct {
 
 	sid atomic.Pointer[string]
 
-	busy atomic.Bool          // a Turn call is active
-	cur  atomic.Pointer[turn] // the turn whose events the reader delivers
+	busy  atomic.Bool          // a turn is active
+	cur   atomic.Pointer[turn] // the turn whose events the reader delivers
+	ended atomic.Bool          // wait has ended the current turn, if any
 
 	ctl controlState
 
@@ -252,6 +253,12 @@ func (p *Process) wait() {
 		<-readers
 	}
 	p.ctl.wg.Wait()
+	// A turn still waiting learns of the exit here; begin checks ended
+	// after publishing its turn, so one of the two sees the other.
+	p.ended.Store(true)
+	if t := p.cur.Load(); t != nil {
+		t.finish(delivery{err: p.exitError()})
+	}
 	_ = p.stdoutR.Close()
 	_ = p.stderrR.Close()
 	p.closeStdin.Do(func() { p.stdinClosed.Store(true); _ = p.stdin.Close() })

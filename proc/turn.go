@@ -17,15 +17,18 @@ const (
 	maxStderrLine  = 64 << 10 // a longer stderr line is dropped
 )
 
-// turn connects the reader to one Turn call. The reader calls h itself,
-// under mu, so an event (and its Raw slice into the read buffer) is valid
-// for the whole call without a goroutine hand-off per line; Turn takes mu to
-// mark itself gone, which waits out a running h.
+// turn connects the reader to one turn. The reader calls h itself, under
+// mu, so an event (and its Raw slice into the read buffer) is valid for the
+// whole call without a goroutine hand-off per line; finishing takes mu to
+// mark the turn gone, which waits out a running h.
 type turn struct {
 	h        func(*Event)
 	mu       sync.Mutex
-	gone     bool          // guarded by mu: Turn returned, h must not run
-	end      chan delivery // buffered 1: the result or a reader error
+	gone     bool // guarded by mu: the turn ended, h must not run
+	once     sync.Once
+	end      func(*Result, error)
+	unwatch  func() bool   // stops the ctx watcher
+	p        *Process      // busy is released when the turn ends
 	finished chan struct{} // closed when the turn's result was read
 }
 
@@ -42,17 +45,20 @@ func (t *turn) call(ev *Event) {
 	}
 }
 
-func (t *turn) leave() {
-	t.mu.Lock()
-	t.gone = true
-	t.mu.Unlock()
-}
+// finish ends the turn with the first delivery; later ones are dropped.
+func (t *turn) finish(d delivery) { t.settle(d, true) }
 
-func (t *turn) finish(d delivery) {
-	select {
-	case t.end <- d:
-	default: // the turn already ended with an error
-	}
+func (t *turn) settle(d delivery, unwatch bool) {
+	t.once.Do(func() {
+		t.mu.Lock()
+		t.gone = true
+		t.mu.Unlock()
+		if unwatch {
+			t.unwatch()
+		}
+		t.p.busy.Store(false)
+		t.end(d.res, d.err)
+	})
 }
 
 // Turn writes one user message and calls h for each event until the
@@ -67,19 +73,7 @@ func (t *turn) finish(d delivery) {
 // next Turn first waits for that abandoned turn's result (discarding its
 // events), so turns never overlap on the CLI. A concurrent call gets ErrBusy.
 func (p *Process) Turn(ctx context.Context, msg UserMessage, h func(*Event)) (*Result, error) {
-	if !p.busy.CompareAndSwap(false, true) {
-		return nil, ErrBusy
-	}
-	defer p.busy.Store(false)
-	select {
-	case <-p.done:
-		return nil, p.exitError()
-	default:
-	}
-	if p.stopping.Load() {
-		return nil, ErrClosed
-	}
-	line, err := userLine(msg)
+	line, err := p.claim(msg)
 	if err != nil {
 		return nil, err
 	}
@@ -87,34 +81,84 @@ func (p *Process) Turn(ctx context.Context, msg UserMessage, h func(*Event)) (*R
 		select {
 		case <-prev.finished:
 		case <-ctx.Done():
+			p.busy.Store(false)
 			return nil, ctx.Err()
 		case <-p.done:
+			p.busy.Store(false)
 			return nil, p.exitError()
 		}
 	}
-	t := &turn{h: h, end: make(chan delivery, 1), finished: make(chan struct{})}
-	defer t.leave()
-	p.cur.Store(t)
-	if err := p.writeLine(ctx, line); err != nil {
-		p.cur.CompareAndSwap(t, nil)
-		return nil, p.writeFailed(ctx, err)
+	ch := make(chan delivery, 1)
+	p.begin(ctx, line, h, func(res *Result, err error) { ch <- delivery{res, err} })
+	d := <-ch
+	return d.res, d.err
+}
+
+// TurnAsync is Turn without the wait: it writes the message and returns;
+// end is called exactly once with what Turn would have returned, on the
+// goroutine that saw the turn end (for a result, the reader's, after the
+// last h). end may start the next turn; it must not wait for the
+// process's stdout (Stop, a blocking Turn): the reader is busy calling it.
+// An error means the turn did not start and end is not called; ErrBusy
+// also covers an abandoned turn that has not ended yet.
+func (p *Process) TurnAsync(ctx context.Context, msg UserMessage, h func(*Event), end func(*Result, error)) error {
+	line, err := p.claim(msg)
+	if err != nil {
+		return err
 	}
-	var d delivery
-	select {
-	case d = <-t.end:
-	case <-ctx.Done():
-		d.err = ctx.Err()
-	case <-p.done:
-		d.err = p.exitError()
-	}
-	if d.res == nil {
-		t.leave()
+	if prev := p.cur.Load(); prev != nil {
 		select {
-		case d = <-t.end: // the result won the race: prefer it
+		case <-prev.finished:
 		default:
+			p.busy.Store(false)
+			return ErrBusy
 		}
 	}
-	return d.res, d.err
+	p.begin(ctx, line, h, end)
+	return nil
+}
+
+// claim takes the process for one turn and encodes its line; on error it
+// holds nothing.
+func (p *Process) claim(msg UserMessage) ([]byte, error) {
+	if !p.busy.CompareAndSwap(false, true) {
+		return nil, ErrBusy
+	}
+	var err error
+	select {
+	case <-p.done:
+		err = p.exitError()
+	default:
+		if p.stopping.Load() {
+			err = ErrClosed
+		}
+	}
+	var line []byte
+	if err == nil {
+		line, err = userLine(msg)
+	}
+	if err != nil {
+		p.busy.Store(false)
+		return nil, err
+	}
+	return line, nil
+}
+
+// begin registers the turn and writes its line. From here every outcome
+// reaches end: the result, a reader error, the exit (wait), ctx, or the
+// write failing.
+func (p *Process) begin(ctx context.Context, line []byte, h func(*Event), end func(*Result, error)) {
+	t := &turn{h: h, end: end, p: p, finished: make(chan struct{})}
+	t.unwatch = context.AfterFunc(ctx, func() { t.settle(delivery{err: ctx.Err()}, false) })
+	p.cur.Store(t)
+	if p.ended.Load() { // wait may have looked at cur before the Store
+		t.finish(delivery{err: p.exitError()})
+		return
+	}
+	if err := p.writeLine(ctx, line); err != nil {
+		p.cur.CompareAndSwap(t, nil)
+		t.finish(delivery{err: p.writeFailed(ctx, err)})
+	}
 }
 
 // writeFailed turns a stdin write error into the most useful error: the
@@ -206,9 +250,9 @@ func (p *Process) dispatch(line []byte, ev *Event, c *ctlInfo) {
 	t.call(ev)
 	if ev.Type == EventResult {
 		p.cur.CompareAndSwap(t, nil)
+		close(t.finished)
 		r := *ev.Result
 		t.finish(delivery{res: &r})
-		close(t.finished)
 	}
 }
 
@@ -217,10 +261,10 @@ func (p *Process) deliverErr(err error, endsTurn bool) {
 	if t == nil {
 		return
 	}
-	t.finish(delivery{err: err})
 	if endsTurn && p.cur.CompareAndSwap(t, nil) {
 		close(t.finished)
 	}
+	t.finish(delivery{err: err})
 }
 
 // readStderr logs the agent's stderr and keeps its tail for errors.

@@ -10,7 +10,7 @@ func (r *Results) renderNotes(w writer) {
 	}
 	if one, ok := r.get("BenchmarkHotTurnVsRawOneP", "p50-ratio"); ok {
 		two, _ := r.get("BenchmarkHotTurnVsRaw", "p50-ratio")
-		w("- **Where the hot-turn overhead goes.** The same alternating loop with GOMAXPROCS=1 (`BenchmarkHotTurnVsRawOneP`) gives %.2f× against %.2f× with both cores: most of the router's extra time is the OS-thread wake-up behind each goroutine hand-off (caller → session worker → agent reader → caller) when a second P is idle, not work done.\n", one, two)
+		w("- **Where the hot-turn overhead goes.** The same alternating loop with GOMAXPROCS=1 (`BenchmarkHotTurnVsRawOneP`) gives %.2f× against %.2f× with both cores: most of the router's extra time is the OS-thread wake-up behind the goroutine hand-off when a second P is idle, not work done. A warm turn crosses goroutines once, as the process alone does (the caller writes the message, the agent's reader goroutine finishes the turn and wakes the caller); the raw loop, one goroutine writing and reading, crosses none.\n", one, two)
 	}
 	if raw, ok := r.get("BenchmarkColdStart/raw-spawn", "p50-µs"); ok {
 		w("- **Cold start** is fork/exec of the agent plus its start-up and first reply; the bare exec of the same binary takes %s (p50). With the real Claude Code CLI the agent's own start-up dominates and the bridge's share stays what the ratio shows.\n", us(raw))

@@ -61,9 +61,7 @@ func (r *Results) seven() []row {
 
 	add(r.hotRow())
 
-	tp, ok1 := r.get("BenchmarkThroughput10/router", "turns/s")
-	tb, ok2 := r.get("BenchmarkThroughput10/raw-pipe", "turns/s")
-	add(row{"Pool throughput, 10 sessions", "42.6k req/s", "–", fmtIf(ok1, "%.0f turns/s", tp), fmtIf(ok2, "%.0f turns/s (10 raw pipes)", tb), ratioIf(ok1 && ok2, tp, tb), "closed loops; ratio > 1 is better here"})
+	add(r.throughputRow())
 
 	wc, ok1 := r.get("BenchmarkCheckBenign", "ns/op")
 	wn, ok2 := r.get("BenchmarkNaiveRegexLoop", "ns/op")
@@ -120,6 +118,27 @@ func (r *Results) hotRow() row {
 	ours, o50, ok1 := r.lat("BenchmarkHotTurn/router")
 	base, b50, ok2 := r.lat("BenchmarkHotTurn/raw-pipe")
 	x.ours, x.base, x.ratio = ours, base+" (pipe ping-pong, same binary)", ratioIf(ok1 && ok2, o50, b50)
+	return x
+}
+
+// throughputRow prefers BenchmarkThroughput10VsRaw, which alternates
+// rounds of raw and routed closed loops, over the separate sub-benchmarks.
+func (r *Results) throughputRow() row {
+	x := row{metric: "Pool throughput, 10 sessions", claimed: "42.6k req/s", rebuilt: "–", note: "closed loops; ratio > 1 is better here"}
+	tp, ok1 := r.get("BenchmarkThroughput10/router", "turns/s")
+	tb, ok2 := r.get("BenchmarkThroughput10/raw-pipe", "turns/s")
+	if ro, ok := r.get("BenchmarkThroughput10VsRaw", "router-turns/s"); ok {
+		ra, _ := r.get("BenchmarkThroughput10VsRaw", "raw-turns/s")
+		q, _ := r.get("BenchmarkThroughput10VsRaw", "ratio")
+		x.ours, x.base = fmt.Sprintf("%.0f turns/s", ro), fmt.Sprintf("%.0f turns/s (10 raw pipes, rounds alternated with ours)", ra)
+		x.ratio = fmt.Sprintf("%.2f×", q)
+		if ok1 && ok2 {
+			x.note += fmt.Sprintf("; run separately: ours %.0f, raw %.0f turns/s", tp, tb)
+		}
+		return x
+	}
+	x.ours, x.base = fmtIf(ok1, "%.0f turns/s", tp), fmtIf(ok2, "%.0f turns/s (10 raw pipes)", tb)
+	x.ratio = ratioIf(ok1 && ok2, tp, tb)
 	return x
 }
 
