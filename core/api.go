@@ -35,6 +35,9 @@ type Attachment struct {
 // had to wait), Started, then any of Delta/ToolUse/Notice/Approve, then
 // exactly one of Done or Failed. Calls for one message never overlap; Delta,
 // ToolUse and Notice must not block on the network (buffer and coalesce).
+// Started may run inside Submit, and Delta, ToolUse and Done usually run on
+// the agent's stdout reader: none of them may call the Router's commands
+// and wait for the answer (a reset waits for that reader to stop).
 type Responder interface {
 	Queued(position int)          // waiting behind position-1 other messages
 	Started()                     // the agent is working on this message
