@@ -66,7 +66,7 @@ for f in "$out"/load-*.jsonl; do
 	mv "$f.tmp" "$f"
 done
 
-cmd="make bench  (bench/run.sh: go test -run '^\$' -bench … -benchtime 3000x/2000000x/300x/1x/1s/2000x per group, loadgen -threads ${BENCH_LOAD_THREADS:-10,100,1000} -messages ${BENCH_LOAD_MESSAGES:-5}, loadgen -threads 1000 -messages 2 -rate ${BENCH_LOAD_RATE:-100}, go test -run Drill -v ./bench/drills/$([ "${BENCH_FULL_DRILLS:-}" = 1 ] && echo ', HOTLINE_DRILL_SCALE=full go test -run Drill -v ./bench/drills/'))"
+cmd="make bench  (bench/run.sh: go test -run '^\$' -bench … -benchtime 3000x/10000x/2000000x/300x/1x/1s/2000x per group, loadgen -threads ${BENCH_LOAD_THREADS:-10,100,1000} -messages ${BENCH_LOAD_MESSAGES:-5}, loadgen -threads 1000 -messages 2 -rate ${BENCH_LOAD_RATE:-100}, go test -run Drill -v ./bench/drills/$([ "${BENCH_FULL_DRILLS:-}" = 1 ] && echo ', HOTLINE_DRILL_SCALE=full go test -run Drill -v ./bench/drills/'))"
 "$GO" run ./bench/cmd/report -dir "$out" -out bench/RESULTS.md -cmd "$cmd" || status=1
 echo "raw outputs in $out" >&2
 exit $status
