@@ -170,29 +170,44 @@ func BenchmarkColdStart(b *testing.B) {
 func BenchmarkThroughput10(b *testing.B) {
 	const n = 10
 	b.Run("raw-pipe", func(b *testing.B) {
-		pipes := make([]*rawPipe, n)
-		for i := range pipes {
-			pipes[i] = startRaw(b)
-			pipes[i].turn(b, "warm")
-		}
-		defer func() {
-			for _, p := range pipes {
-				p.close()
-			}
-		}()
+		pipes := warmPipes(b, n)
 		b.ResetTimer()
 		parallelLoop(b, n, func(i int) { pipes[i].turn(b, "ping") })
 	})
 	b.Run("router", func(b *testing.B) {
-		r := testenv.Router(b)
-		resps := make([]nop, n)
-		for i := range resps {
-			resps[i] = nop{done: make(chan error, 1)}
-			routerTurn(b, r, fmt.Sprintf("bench:w:c:tp%d", i), "warm", resps[i])
-		}
+		r, key, resps := warmSessions(b, n, "tp")
 		b.ResetTimer()
-		parallelLoop(b, n, func(i int) { routerTurn(b, r, fmt.Sprintf("bench:w:c:tp%d", i), "ping", resps[i]) })
+		parallelLoop(b, n, func(i int) { routerTurn(b, r, key(i), "ping", resps[i]) })
 	})
+}
+
+// warmPipes starts n raw pipes, each past its first turn; they are closed
+// when the benchmark ends.
+func warmPipes(b *testing.B, n int) []*rawPipe {
+	pipes := make([]*rawPipe, n)
+	for i := range pipes {
+		pipes[i] = startRaw(b)
+		pipes[i].turn(b, "warm")
+	}
+	b.Cleanup(func() {
+		for _, p := range pipes {
+			p.close()
+		}
+	})
+	return pipes
+}
+
+// warmSessions starts a router with n warm sessions and returns their keys
+// and Responders.
+func warmSessions(b *testing.B, n int, name string) (*core.Router, func(int) string, []nop) {
+	r := testenv.Router(b)
+	key := func(i int) string { return fmt.Sprintf("bench:w:c:%s%d", name, i) }
+	resps := make([]nop, n)
+	for i := range resps {
+		resps[i] = nop{done: make(chan error, 1)}
+		routerTurn(b, r, key(i), "warm", resps[i])
+	}
+	return r, key, resps
 }
 
 // BenchmarkThroughput10VsRaw alternates rounds of the two sides of
@@ -201,28 +216,14 @@ func BenchmarkThroughput10(b *testing.B) {
 // ratio of their rates.
 func BenchmarkThroughput10VsRaw(b *testing.B) {
 	const n, round = 10, 500
-	pipes := make([]*rawPipe, n)
-	for i := range pipes {
-		pipes[i] = startRaw(b)
-		pipes[i].turn(b, "warm")
-	}
-	defer func() {
-		for _, p := range pipes {
-			p.close()
-		}
-	}()
-	r := testenv.Router(b)
-	resps := make([]nop, n)
-	for i := range resps {
-		resps[i] = nop{done: make(chan error, 1)}
-		routerTurn(b, r, fmt.Sprintf("bench:w:c:tpvs%d", i), "warm", resps[i])
-	}
+	pipes := warmPipes(b, n)
+	r, key, resps := warmSessions(b, n, "tpvs")
 	var raw, routed time.Duration
 	b.ResetTimer()
 	for done := 0; done < b.N; done += round {
 		k := min(round, b.N-done)
 		raw += closedLoops(n, k, func(i int) { pipes[i].turn(b, "ping") })
-		routed += closedLoops(n, k, func(i int) { routerTurn(b, r, fmt.Sprintf("bench:w:c:tpvs%d", i), "ping", resps[i]) })
+		routed += closedLoops(n, k, func(i int) { routerTurn(b, r, key(i), "ping", resps[i]) })
 	}
 	b.ReportMetric(float64(b.N)/raw.Seconds(), "raw-turns/s")
 	b.ReportMetric(float64(b.N)/routed.Seconds(), "router-turns/s")
