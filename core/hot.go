@@ -57,18 +57,15 @@ func (r *Router) hotTurn(s *session, it *item) bool {
 	default:
 	}
 	r.cfg.Observer.Queued(-1)
-	h := &hotEnd{r: r, s: s, a: a, it: it, start: time.Now(), fired: make(chan struct{})}
+	h := &hotEnd{r: r, s: s, a: a, it: it, start: time.Now()}
 	h.log = turnLog{r.log, s.key, turnSeq.Add(1)}
 	s.mu.Lock()
 	s.turning = true
 	s.mu.Unlock()
 	r.markInFlight(s, in.MessageID)
 	in.Reply.Started()
-	h.sink = EventSink{Resp: in.Reply, OnFirstDelta: func() { r.cfg.Observer.FirstToken(time.Since(h.start)) }}
-	h.timer = time.AfterFunc(r.cfg.TurnTimeout, func() {
-		defer close(h.fired)
-		s.interrupt(r.timeoutError())
-	})
+	h.sink = r.sink(in.Reply, h.start)
+	h.timer, h.fired = r.turnTimer(s)
 	if err := aa.TurnAsync(r.ctx, proc.UserMessage{Text: in.Text}, h.sink.Handle, h.end); err != nil {
 		h.end(nil, err) // never started: ends like any failed turn
 	}

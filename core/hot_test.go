@@ -11,6 +11,15 @@ import (
 	"github.com/hotline-dev/hotline/core"
 )
 
+// warmTurn warms key up, then sends prompt and waits for its first delta.
+func warmTurn(t *testing.T, r *core.Router, key, prompt string) *rec {
+	t.Helper()
+	ask(t, r, key, "warm up")
+	rc := send(t, r, key, prompt)
+	waitDelta(t, rc)
+	return rc
+}
+
 // workers counts session worker goroutines.
 func workers() int {
 	buf := make([]byte, 1<<20)
@@ -23,9 +32,7 @@ func workers() int {
 func TestWarmTurnsRunWithoutWorker(t *testing.T) {
 	r := newRouter(t)
 	key := "test:w:c:hot"
-	ask(t, r, key, "warm up")
-	slow := send(t, r, key, "STREAM:100:10")
-	waitDelta(t, slow)
+	slow := warmTurn(t, r, key, "STREAM:100:10")
 	queued := []*rec{send(t, r, key, "q1"), send(t, r, key, "q2"), send(t, r, key, "q3")}
 	if n := workers(); n != 0 {
 		t.Errorf("%d worker goroutines during a warm turn, want 0", n)
@@ -63,9 +70,7 @@ func TestWarmHangTimesOut(t *testing.T) {
 func TestWarmResetDuringTurn(t *testing.T) {
 	r := newRouter(t)
 	key := "test:w:c:hotreset"
-	ask(t, r, key, "remember me")
-	slow := send(t, r, key, "STREAM:50:10")
-	waitDelta(t, slow)
+	slow := warmTurn(t, r, key, "STREAM:50:10")
 	if _, err := r.Command(context.Background(), key, core.CmdReset); err != nil {
 		t.Fatal(err)
 	}
@@ -79,10 +84,8 @@ func TestWarmResetDuringTurn(t *testing.T) {
 func TestWarmStopThenNext(t *testing.T) {
 	r := newRouter(t)
 	key := "test:w:c:hotstop"
-	ask(t, r, key, "warm up")
+	slow := warmTurn(t, r, key, "STREAM:200:50")
 	pid := pidOf(t, r, key)
-	slow := send(t, r, key, "STREAM:200:50")
-	waitDelta(t, slow)
 	if _, err := r.Command(context.Background(), key, core.CmdStop); err != nil {
 		t.Fatal(err)
 	}
@@ -102,10 +105,7 @@ func TestCloseDuringWarmTurn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := "test:w:c:hotclose"
-	ask(t, r, key, "warm up")
-	running := send(t, r, key, "STREAM:1000:20")
-	waitDelta(t, running)
+	running := warmTurn(t, r, "test:w:c:hotclose", "STREAM:1000:20")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	if err := r.Close(ctx); err != nil {

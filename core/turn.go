@@ -115,12 +115,8 @@ func (r *Router) promptAllowed(s *session, in Inbound) bool {
 // run writes one turn and waits for its end; a turn past TurnTimeout is
 // interrupted (and killed if that does not end it).
 func (r *Router) run(s *session, a Agent, msg proc.UserMessage, resp Responder, start time.Time) (*proc.Result, error) {
-	sink := EventSink{Resp: resp, OnFirstDelta: func() { r.cfg.Observer.FirstToken(time.Since(start)) }}
-	fired := make(chan struct{})
-	t := time.AfterFunc(r.cfg.TurnTimeout, func() {
-		defer close(fired)
-		s.interrupt(r.timeoutError())
-	})
+	sink := r.sink(resp, start)
+	t, fired := r.turnTimer(s)
 	res, err := a.Turn(r.ctx, msg, sink.Handle)
 	if !t.Stop() {
 		<-fired
@@ -128,8 +124,22 @@ func (r *Router) run(s *session, a Agent, msg proc.UserMessage, resp Responder, 
 	return res, err
 }
 
-func (r *Router) timeoutError() error {
-	return &TurnError{Msg: fmt.Sprintf("The agent did not finish within %s, so the turn was stopped. The next message continues the conversation.", r.cfg.TurnTimeout)}
+// sink is a turn's EventSink, reporting its first token to the Observer.
+func (r *Router) sink(resp Responder, start time.Time) EventSink {
+	return EventSink{Resp: resp, OnFirstDelta: func() { r.cfg.Observer.FirstToken(time.Since(start)) }}
+}
+
+// turnTimer interrupts the session's turn once TurnTimeout has passed
+// (killing the agent if that does not end it); fired is closed when that
+// interrupt is done. A caller whose Stop returns false waits for fired, so
+// that the timeout's cause is set before the turn is judged.
+func (r *Router) turnTimer(s *session) (t *time.Timer, fired chan struct{}) {
+	fired = make(chan struct{})
+	t = time.AfterFunc(r.cfg.TurnTimeout, func() {
+		defer close(fired)
+		s.interrupt(&TurnError{Msg: fmt.Sprintf("The agent did not finish within %s, so the turn was stopped. The next message continues the conversation.", r.cfg.TurnTimeout)})
+	})
+	return t, fired
 }
 
 // EventSink turns one turn's agent events into Responder callbacks. It is
