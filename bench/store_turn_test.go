@@ -44,7 +44,7 @@ func BenchmarkTurnStore(b *testing.B) {
 					c.Store = store
 				}
 			})
-			resp := nop{done: make(chan error, 1)}
+			resp := nop{done: make(chan ended, 1)}
 			routerTurn(b, r, "bench:w:c:store", "warm up", resp)
 			var s bench.Samples
 			b.ResetTimer()

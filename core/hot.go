@@ -65,7 +65,7 @@ func (r *Router) hotTurn(s *session, it *item) bool {
 	r.markInFlight(s, in.MessageID)
 	in.Reply.Started()
 	h.sink = r.sink(in.Reply, h.start)
-	h.timer, h.fired = r.turnTimer(s)
+	h.timer = r.turnTimer(s)
 	if err := aa.TurnAsync(r.ctx, proc.UserMessage{Text: in.Text}, h.sink.Handle, h.end); err != nil {
 		h.end(nil, err) // never started: ends like any failed turn
 	}
@@ -81,8 +81,7 @@ type hotEnd struct {
 	start time.Time
 	log   turnLog
 	sink  EventSink
-	timer *time.Timer
-	fired chan struct{} // closed when the turn timeout's interrupt is done
+	timer *alarm
 }
 
 // end runs on the goroutine that saw the turn end, usually the agent's
@@ -92,9 +91,9 @@ type hotEnd struct {
 // the reader, which is this goroutine.
 func (h *hotEnd) end(res *proc.Result, err error) {
 	r, s := h.r, h.s
-	if !h.timer.Stop() {
+	if !h.timer.stop() {
 		r.goAfter(s, func() {
-			<-h.fired
+			<-h.timer.fired
 			r.finish(s, h.a, h.it, res, err, h.start, h.log)
 		})
 		return

@@ -26,6 +26,7 @@ type recorder struct {
 	wake     chan struct{}
 	stop     chan struct{}
 	finished chan struct{}
+	timeouts sharedTimeout
 }
 
 func newRecorder(store Store, log logrus.FieldLogger, onError func()) *recorder {
@@ -85,9 +86,7 @@ func (w *recorder) putSync(rec sessionstore.Record) {
 }
 
 func (w *recorder) write(rec sessionstore.Record) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	err := w.store.Put(ctx, rec)
-	cancel()
+	err := w.store.Put(w.timeouts.get(), rec)
 	if err != nil {
 		w.onError()
 		w.log.WithField("session_key", rec.Key).WithError(err).Warn("session store write failed")
@@ -111,4 +110,40 @@ func (w *recorder) flush() {
 func (w *recorder) close() {
 	close(w.stop)
 	<-w.finished
+	w.timeouts.close()
+}
+
+const (
+	writeTimeout = 5 * time.Second
+	writeSlack   = time.Second
+)
+
+// sharedTimeout hands out contexts that end writeTimeout to
+// writeTimeout+writeSlack from now: the writes of one writeSlack share one
+// context and so one timer. A timer per write cost a hot turn a wake-up of
+// another OS thread (see watchdog).
+type sharedTimeout struct {
+	mu     sync.Mutex
+	ctx    context.Context
+	cancel context.CancelFunc // of the newest ctx; older ones end by their deadline
+	renew  time.Time          // a write after this gets a new ctx
+}
+
+func (t *sharedTimeout) get() context.Context {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ctx == nil || now.After(t.renew) {
+		t.ctx, t.cancel = context.WithDeadline(context.Background(), now.Add(writeTimeout+writeSlack))
+		t.renew = now.Add(writeSlack)
+	}
+	return t.ctx
+}
+
+func (t *sharedTimeout) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cancel != nil {
+		t.cancel()
+	}
 }

@@ -113,6 +113,7 @@ type Router struct {
 	ctx    context.Context // ends when Close gives up waiting for turns
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // session workers, reaper, background stops
+	dog    watchdog       // turn timeouts
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -242,6 +243,7 @@ func (r *Router) Close(ctx context.Context) error {
 	r.stopAll(all)
 	r.cancel()
 	r.wg.Wait()
+	r.dog.close()
 	r.rec.close()
 	return nil
 }

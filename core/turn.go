@@ -116,10 +116,10 @@ func (r *Router) promptAllowed(s *session, in Inbound) bool {
 // interrupted (and killed if that does not end it).
 func (r *Router) run(s *session, a Agent, msg proc.UserMessage, resp Responder, start time.Time) (*proc.Result, error) {
 	sink := r.sink(resp, start)
-	t, fired := r.turnTimer(s)
+	t := r.turnTimer(s)
 	res, err := a.Turn(r.ctx, msg, sink.Handle)
-	if !t.Stop() {
-		<-fired
+	if !t.stop() {
+		<-t.fired
 	}
 	return res, err
 }
@@ -130,16 +130,13 @@ func (r *Router) sink(resp Responder, start time.Time) EventSink {
 }
 
 // turnTimer interrupts the session's turn once TurnTimeout has passed
-// (killing the agent if that does not end it); fired is closed when that
-// interrupt is done. A caller whose Stop returns false waits for fired, so
-// that the timeout's cause is set before the turn is judged.
-func (r *Router) turnTimer(s *session) (t *time.Timer, fired chan struct{}) {
-	fired = make(chan struct{})
-	t = time.AfterFunc(r.cfg.TurnTimeout, func() {
-		defer close(fired)
+// (killing the agent if that does not end it). A caller whose stop returns
+// false waits for the alarm's fired, so that the timeout's cause is set
+// before the turn is judged.
+func (r *Router) turnTimer(s *session) *alarm {
+	return r.dog.add(r.cfg.TurnTimeout, func() {
 		s.interrupt(&TurnError{Msg: fmt.Sprintf("The agent did not finish within %s, so the turn was stopped. The next message continues the conversation.", r.cfg.TurnTimeout)})
 	})
-	return t, fired
 }
 
 // EventSink turns one turn's agent events into Responder callbacks. It is

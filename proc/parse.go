@@ -377,6 +377,9 @@ func parseResult(ev *Event, f *topFields) {
 
 // int64Of reads an integer; anything else (null, a fraction, a string) is 0.
 func int64Of(v []byte) int64 {
+	if len(v) == 0 || v[0] != '-' && (v[0] < '0' || v[0] > '9') {
+		return 0 // absent or not a number: no error to build
+	}
 	n, err := strconv.ParseInt(string(v), 10, 64)
 	if err != nil {
 		return 0

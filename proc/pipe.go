@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // readBufs are the buffers pipe reads land in. A reader takes one only
@@ -21,6 +22,14 @@ func readChunks(f *os.File, fn func(chunk []byte)) error {
 	if err != nil {
 		return err
 	}
+	read := blockingRead
+	if err := rc.Control(func(fd uintptr) {
+		if nonBlocking(fd) {
+			read = nonBlockingRead
+		}
+	}); err != nil {
+		return err
+	}
 	for {
 		var (
 			buf  *[]byte
@@ -32,7 +41,7 @@ func readChunks(f *os.File, fn func(chunk []byte)) error {
 				buf = readBufs.Get().(*[]byte)
 			}
 			for {
-				n, rerr = syscall.Read(int(fd), *buf)
+				n, rerr = read(fd, *buf)
 				if rerr != syscall.EINTR {
 					break
 				}
@@ -62,4 +71,24 @@ func readChunks(f *os.File, fn func(chunk []byte)) error {
 		fn((*buf)[:n])
 		readBufs.Put(buf)
 	}
+}
+
+func blockingRead(fd uintptr, b []byte) (int, error) { return syscall.Read(int(fd), b) }
+
+// nonBlockingRead reads without telling the scheduler, which a read that
+// cannot block needs no telling of. syscall.Read's bookkeeping wakes the
+// runtime's monitor thread whenever the process was idle, which is every
+// turn of a warm agent, and on a two-core VM that wake-up cost a turn
+// about 10 µs (bench: proc TurnVsRaw 1.33x -> 1.23x).
+func nonBlockingRead(fd uintptr, b []byte) (int, error) {
+	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+func nonBlocking(fd uintptr) bool {
+	fl, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
+	return e == 0 && fl&syscall.O_NONBLOCK != 0
 }

@@ -109,6 +109,10 @@ func (r *Results) hotRow() row {
 		qr, _ := r.get("BenchmarkHotTurnVsRaw", "p99-ratio")
 		x.ours, x.base = us(ro50)+" / "+us(ro99), us(ra50)+" / "+us(ra99)+" (pipe ping-pong, same binary, alternated with ours)"
 		x.ratio = fmt.Sprintf("%.2f× (p99 %.2f×)", pr, qr)
+		if c50, ok := r.get("BenchmarkHotTurnVsRaw", "caller-p50-µs"); ok {
+			cr, _ := r.get("BenchmarkHotTurnVsRaw", "caller-p50-ratio")
+			x.note += fmt.Sprintf("; until Done is called; until the benchmark's goroutine is woken by Done %s (%.2f×)", us(c50), cr)
+		}
 		if s, _, ok := r.lat("BenchmarkHotTurn/router"); ok {
 			sb, _, _ := r.lat("BenchmarkHotTurn/raw-pipe")
 			x.note += "; run separately: ours " + s + ", raw " + sb
